@@ -1,0 +1,5 @@
+"""me routes."""
+
+from chalice import Blueprint
+
+bp = Blueprint(__name__)

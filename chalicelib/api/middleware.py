@@ -1,0 +1,50 @@
+"""HTTP middleware: request id, body size limit, one error shape for Chalice's own errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+from chalice import Response
+from chalice.app import Request
+
+from chalicelib.api.routing import JSON_HEADERS, error_response, request_id_of
+from chalicelib.config import get_settings
+from chalicelib.errors import LecternError, PayloadTooLarge
+from chalicelib.observability import logger, metrics
+
+# Chalice answers a few cases itself (wrong method, unsupported type) with
+# {"Code", "Message"}; they leave in our shape.
+_CHALICE_CODES = {"MethodNotAllowedError": "method_not_allowed", "UnsupportedMediaType": "unsupported_media_type"}
+
+
+def request_context(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    request_id = request_id_of(event)
+    logger.append_keys(request_id=request_id, path=event.path, method=event.method)
+    try:
+        limit = get_settings().max_json_body_bytes
+        if len(event.raw_body or b"") > limit:
+            response = error_response(
+                PayloadTooLarge("The request body is too large.", details={"max_bytes": limit})
+            )
+        else:
+            response = _in_our_shape(get_response(event))
+        response.headers["X-Request-Id"] = request_id
+        logger.info("request", extra={"status": response.status_code})
+        return response
+    finally:
+        metrics.flush_metrics(raise_on_empty_metrics=False)
+        logger.remove_keys(["request_id", "path", "method"])
+
+
+def _in_our_shape(response: Response) -> Response:
+    body = response.body
+    if response.status_code < 400 or not isinstance(body, dict) or set(body) != {"Code", "Message"}:
+        return response
+    error = LecternError(str(body["Message"]), code=_CHALICE_CODES.get(body["Code"], "bad_request"))
+    shaped = Response(
+        body=json.dumps({"error": {"code": error.code, "message": error.message, "details": {}}}),
+        status_code=response.status_code,
+        headers={**(response.headers or {}), **JSON_HEADERS},
+    )
+    return shaped

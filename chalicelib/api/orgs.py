@@ -1,0 +1,5 @@
+"""orgs routes."""
+
+from chalice import Blueprint
+
+bp = Blueprint(__name__)

@@ -1,0 +1,5 @@
+"""tutors routes."""
+
+from chalice import Blueprint
+
+bp = Blueprint(__name__)

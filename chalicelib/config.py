@@ -1,0 +1,62 @@
+"""Typed settings read from the environment.
+
+template.yaml injects these names into every function (Globals); the local stack
+injects the same names. Nothing here opens a connection.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    aws_region: str = Field("us-east-1", validation_alias="AWS_REGION")
+    # Set locally (the emulator); unset on AWS, where boto3 uses the real endpoints.
+    aws_endpoint_url: str | None = Field(None, validation_alias="AWS_ENDPOINT_URL")
+
+    users_table_name: str = Field("users", validation_alias="USERS_TABLE_NAME")
+    orgs_table_name: str = Field("orgs", validation_alias="ORGS_TABLE_NAME")
+    connections_table_name: str = Field("connections", validation_alias="CONNECTIONS_TABLE_NAME")
+
+    uploads_bucket_name: str = Field("uploads", validation_alias="UPLOADS_BUCKET_NAME")
+    media_bucket_name: str = Field("media", validation_alias="MEDIA_BUCKET_NAME")
+    archives_bucket_name: str = Field("archives", validation_alias="ARCHIVES_BUCKET_NAME")
+
+    user_pool_id: str = Field("", validation_alias="COGNITO_USER_POOL_ID")
+    user_pool_client_id: str = Field("", validation_alias="COGNITO_USER_POOL_CLIENT_ID")
+    # Locally there is no mail: sign-ups are confirmed at once and codes are logged.
+    auto_confirm_signups: bool = Field(False, validation_alias="AUTO_CONFIRM_SIGNUPS")
+
+    # The websocket management API (`@connections`). Empty on AWS: Chalice derives it
+    # from the incoming event; locally it points at the gateway in infra/local.
+    websocket_management_url: str = Field("", validation_alias="WEBSOCKET_MANAGEMENT_URL")
+    websocket_url: str = Field("", validation_alias="WEBSOCKET_URL")
+
+    ffmpeg_binary: str = Field("ffmpeg", validation_alias="FFMPEG_BINARY")
+    ffprobe_binary: str = Field("ffprobe", validation_alias="FFPROBE_BINARY")
+
+    max_json_body_bytes: int = Field(64 * 1024, validation_alias="MAX_JSON_BODY_BYTES")
+    avatar_max_bytes: int = Field(5 * 1024 * 1024, validation_alias="AVATAR_MAX_BYTES")
+    presigned_url_ttl_seconds: int = Field(900, validation_alias="PRESIGNED_URL_TTL_SECONDS")
+    media_url_ttl_seconds: int = Field(3600, validation_alias="MEDIA_URL_TTL_SECONDS")
+    invite_ttl_seconds: int = Field(7 * 24 * 3600, validation_alias="INVITE_TTL_SECONDS")
+
+    @property
+    def jwks_url(self) -> str:
+        base = self.aws_endpoint_url or f"https://cognito-idp.{self.aws_region}.amazonaws.com"
+        return f"{base.rstrip('/')}/{self.user_pool_id}/.well-known/jwks.json"
+
+    @property
+    def token_issuer(self) -> str:
+        # The emulator signs with the same issuer AWS uses.
+        return f"https://cognito-idp.{self.aws_region}.amazonaws.com/{self.user_pool_id}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

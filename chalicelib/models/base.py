@@ -1,0 +1,26 @@
+"""Shared PynamoDB plumbing: table names from Settings, the endpoint from the environment."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from chalicelib.config import get_settings
+
+
+def table_meta(setting: str) -> type:
+    """A PynamoDB Meta for the table whose name is the Settings field `setting`.
+
+    No host is set: botocore reads AWS_ENDPOINT_URL, so the emulator is used locally.
+    """
+    settings = get_settings()
+
+    class Meta:
+        table_name = getattr(settings, setting)
+        region = settings.aws_region
+        max_retry_attempts = 3
+
+    return Meta
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
