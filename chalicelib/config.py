@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     media_url_ttl_seconds: int = Field(3600, validation_alias="MEDIA_URL_TTL_SECONDS")
     invite_ttl_seconds: int = Field(7 * 24 * 3600, validation_alias="INVITE_TTL_SECONDS")
 
+    def table_names(self) -> list[str]:
+        return [getattr(self, f) for f in type(self).model_fields if f.endswith("_table_name")]
+
+    def bucket_names(self) -> list[str]:
+        return [getattr(self, f) for f in type(self).model_fields if f.endswith("_bucket_name")]
+
+    def state_machine_arns(self) -> list[str]:
+        return [v for f in type(self).model_fields if f.endswith("_state_machine_arn") and (v := getattr(self, f))]
+
     @property
     def jwks_url(self) -> str:
         base = self.aws_endpoint_url or f"https://cognito-idp.{self.aws_region}.amazonaws.com"

@@ -33,7 +33,8 @@ def request_context(event: Request, get_response: Callable[[Request], Response])
         logger.info("request", extra={"status": response.status_code})
         return response
     finally:
-        metrics.flush_metrics(raise_on_empty_metrics=False)
+        if metrics.metric_set:  # nothing recorded: nothing to publish
+            metrics.flush_metrics()
         logger.remove_keys(["request_id", "path", "method"])
 
 

@@ -45,6 +45,8 @@ class RouteSpec:
     query: type[BaseModel] | None
     response: Any  # a pydantic model, list[...] of one, or None for no content
     path_params: dict[str, Any] = field(default_factory=dict)
+    produces: str | None = None  # a non-JSON (or free-form) body the view builds itself
+    also: tuple[int, ...] = ()  # further success-like statuses answered with the response model
 
 
 ROUTES: list[RouteSpec] = []
@@ -59,9 +61,18 @@ class Ctx:
     user: Any = None  # chalicelib.models.user.User when the route requires auth
 
 
-def route(bp: Blueprint, method: str, path: str, *, status: int = 200, auth: bool = True) -> Callable:
+def route(
+    bp: Blueprint,
+    method: str,
+    path: str,
+    *,
+    status: int = 200,
+    auth: bool = True,
+    produces: str | None = None,
+    also: tuple[int, ...] = (),
+) -> Callable:
     def decorator(fn: Callable) -> Callable:
-        hints = typing.get_type_hints(fn)
+        hints = typing.get_type_hints(fn, include_extras=True)  # keep Annotated constraints (ids)
         params = [p for p in inspect.signature(fn).parameters if p != "ctx"]
         spec = RouteSpec(
             method=method,
@@ -75,6 +86,8 @@ def route(bp: Blueprint, method: str, path: str, *, status: int = 200, auth: boo
             query=hints.get("query") if "query" in params else None,
             response=hints.get("return"),
             path_params={p: hints[p] for p in params if p not in ("body", "query")},
+            produces=produces,
+            also=also,
         )
         ROUTES.append(spec)
 

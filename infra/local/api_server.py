@@ -1,0 +1,53 @@
+"""The Chalice app served over HTTP, as API Gateway would.
+
+Chalice's local gateway answers an unknown route with API Gateway's bare 403
+"Missing Authentication Token"; template.yaml maps that case to our JSON 404
+(a GatewayResponse), and so does this server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+from chalice.config import Config
+from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalDevServer, LocalGatewayException
+
+NOT_FOUND = {"error": {"code": "not_found", "message": "No such route.", "details": {}}}
+
+
+class RequestHandler(ChaliceRequestHandler):
+    def _send_error_response(self, error: LocalGatewayException) -> None:
+        if isinstance(error, ForbiddenError) and b"Missing Authentication Token" in (error.body or b""):
+            headers = {**error.headers, "Content-Type": "application/json"}
+            headers.pop("x-amzn-ErrorType", None)
+            self._send_http_response(404, headers, json.dumps(NOT_FOUND).encode())
+            return
+        super()._send_error_response(error)
+
+    def log_message(self, format: str, *args: object) -> None:
+        # Requests are logged by the app's middleware (with request ids); skip stderr noise.
+        pass
+
+
+class ApiServer:
+    def __init__(self, app: object, host: str, port: int):
+        config = Config.create(chalice_stage="local", app_name="lectern", chalice_app=app, environ=os.environ)
+        # create_local_server() swaps the app's class for thread-local request state;
+        # LocalDevServer is built directly to pass our handler class.
+        from chalice.local import CustomLocalChalice, LocalChalice
+
+        if not isinstance(app, LocalChalice):
+            CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+            app.__class__ = CustomLocalChalice
+        self._server = LocalDevServer(app, config, host, port, handler_cls=RequestHandler)
+        self.url = f"http://{host}:{self._server.server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.server.serve_forever, name="api", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server.server_close()
