@@ -22,7 +22,6 @@ run: $(STAMP) layer
 
 ## Install what the tests need and run them all.
 test: $(STAMP) layer
-	bash tests/install_system_deps.sh
 	$(PY) -m pytest
 
 ## The deployable template: Chalice's APIs merged into template.yaml, in build/.

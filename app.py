@@ -2,7 +2,7 @@
 
 from chalice import Chalice
 
-from chalicelib.api import auth, me, orgs, system, tutors
+from chalicelib.api import auth, me, orgs, realtime, system, tutors
 from chalicelib.api.middleware import request_context
 
 app = Chalice(app_name="lectern")
@@ -13,3 +13,7 @@ app.register_blueprint(auth.bp)
 app.register_blueprint(me.bp)
 app.register_blueprint(tutors.bp)
 app.register_blueprint(orgs.bp)
+
+# Websocket handlers live on the app (Blueprints do not wrap them); Lambda's handler
+# strings are app.ws_connect / app.ws_message / app.ws_disconnect.
+ws_connect, ws_message, ws_disconnect = realtime.register(app)

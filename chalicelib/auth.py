@@ -7,7 +7,6 @@ sign-out recorded on it revokes every access token issued before it.
 
 from __future__ import annotations
 
-import jwt
 from chalice.app import Request
 
 from chalicelib.adapters.jwks import signing_key
@@ -25,6 +24,8 @@ def bearer_token(request: Request) -> str:
 
 
 def verify_access_token(token: str) -> dict:
+    import jwt  # deferred: PyJWT + cryptography cost ~70 ms at import; public routes never need them
+
     settings = get_settings()
     try:
         claims = jwt.decode(

@@ -48,6 +48,13 @@ class Conflict(LecternError):
     code = "conflict"
 
 
+class Gone(LecternError):
+    """The thing existed but can no longer be used (an expired or used invite)."""
+
+    status = 410
+    code = "gone"
+
+
 class PayloadTooLarge(LecternError):
     status = 413
     code = "payload_too_large"

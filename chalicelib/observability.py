@@ -2,12 +2,38 @@
 
 Configured by the standard POWERTOOLS_* environment variables (template.yaml Globals;
 the local stack disables tracing and metrics output).
+
+`tracer` is made on first use: creating a Tracer imports the X-Ray SDK and botocore
+(~400 ms on a cold start), which requests that never trace should not pay for.
+`from chalicelib.observability import tracer` still works; it is what triggers it.
 """
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.logging import Logger
+from aws_lambda_powertools.metrics import Metrics
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.tracing import Tracer
 
 SERVICE = "lectern"
 
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
 metrics = Metrics(service=SERVICE, namespace="Lectern")
+
+
+@lru_cache(maxsize=1)
+def get_tracer() -> Tracer:
+    from aws_lambda_powertools.tracing import Tracer
+
+    return Tracer(service=SERVICE)
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: module attribute `tracer`, created lazily.
+    if name == "tracer":
+        return get_tracer()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from functools import lru_cache
-
-import jwt
+from typing import TYPE_CHECKING
 
 from chalicelib.config import get_settings
 from chalicelib.errors import TransientFailure, Unauthorized
 
+if TYPE_CHECKING:
+    import jwt
+
 
 @lru_cache(maxsize=1)
 def _client() -> jwt.PyJWKClient:
+    import jwt  # deferred to the first signed request (chalicelib.auth says why)
+
     return jwt.PyJWKClient(get_settings().jwks_url, cache_keys=True, lifespan=3600, timeout=5)
 
 
 def signing_key(token: str) -> jwt.PyJWK:
+    import jwt
+
     try:
         return _client().get_signing_key_from_jwt(token)
     except jwt.PyJWKClientConnectionError as exc:

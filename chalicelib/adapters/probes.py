@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import requests
-
 from chalicelib.adapters.aws import client, error_code
 
 
@@ -45,6 +43,8 @@ def identity_service() -> str:
 
 def websocket_management(url: str) -> str:
     """The management API answers 410 Gone for a connection that does not exist."""
+    import requests  # deferred: ~30 ms at import, and only /health needs it
+
     try:
         status = requests.get(f"{url.rstrip('/')}/@connections/health-probe", timeout=3).status_code
     except requests.RequestException as exc:

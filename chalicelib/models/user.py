@@ -86,3 +86,8 @@ class User(Model):
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @classmethod
+    def tutor_sort_key(cls, display_name: str, user_id: str) -> str:
+        """Directory order: by name, case-insensitively; the id keeps keys unique."""
+        return f"{display_name.casefold()[:80]}#{user_id}"

@@ -18,6 +18,13 @@ NOT_FOUND = {"error": {"code": "not_found", "message": "No such route.", "detail
 
 
 class RequestHandler(ChaliceRequestHandler):
+    def __getattr__(self, name: str):
+        # Every method (TRACE, QUERY, ...) reaches the app, which answers one it does not
+        # serve with a JSON 405, where http.server would send its own HTML 501.
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
+
     def _send_error_response(self, error: LocalGatewayException) -> None:
         if isinstance(error, ForbiddenError) and b"Missing Authentication Token" in (error.body or b""):
             headers = {**error.headers, "Content-Type": "application/json"}

@@ -82,6 +82,7 @@ class _Connection:
     socket: ServerConnection | None = None  # set once the handshake completed
     closing: bool = False
     opened: bool = False
+    open_event: asyncio.Event = field(default_factory=asyncio.Event)
     handler_done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -131,6 +132,7 @@ class WebsocketGateway:
         self._http_thread: threading.Thread | None = None
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._stop: asyncio.Event | None = None
+        self._watchers: set[asyncio.Task] = set()  # one per open connection: runs its $disconnect
         self._previous_session: Any = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -160,6 +162,7 @@ class WebsocketGateway:
         self._http.daemon_threads = True
         self.management_port = self._http.server_address[1]
         self._http_thread = threading.Thread(target=self._http.serve_forever, name="ws-management", daemon=True)
+        self._point_app_at_gateway()  # before the first connection can arrive
 
         ready = threading.Event()
         failure: list[BaseException] = []
@@ -171,9 +174,9 @@ class WebsocketGateway:
             self._thread = None
             self._http.server_close()
             self._pool.shutdown()
+            self._restore_app()
             raise failure[0]
         self._http_thread.start()
-        self._point_app_at_gateway()
         log.info("websocket gateway on %s, @connections on %s", self.url, self.management_url)
         return self
 
@@ -189,8 +192,7 @@ class WebsocketGateway:
             self._http.server_close()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
-        self.app.websocket_api.session = self._previous_session
-        self.app.websocket_api._client = None  # built from our session: drop it with it
+        self._restore_app()
 
     def __enter__(self) -> WebsocketGateway:
         return self.start()
@@ -205,6 +207,10 @@ class WebsocketGateway:
         self._previous_session = api.session
         api.session = _LocalManagementSession(self.management_url, self.region)
         api._client = None  # Chalice caches its client; a restarted gateway has new ports
+
+    def _restore_app(self) -> None:
+        self.app.websocket_api.session = self._previous_session
+        self.app.websocket_api._client = None  # built from our session: drop it with it
 
     def _run(self, ready: threading.Event, failure: list[BaseException]) -> None:
         loop = asyncio.new_event_loop()
@@ -237,10 +243,9 @@ class WebsocketGateway:
         await self._stop.wait()
         self._server.close(close_connections=True)
         await self._server.wait_closed()
-        # $disconnect of the connections just closed.
-        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        if pending:
-            await asyncio.wait(pending, timeout=CONNECT_TIMEOUT_S)
+        # Let $disconnect run for the connections just closed, as API Gateway would.
+        if self._watchers:
+            await asyncio.wait(self._watchers, timeout=CONNECT_TIMEOUT_S)
 
     # ------------------------------------------------------------------ websocket side
 
@@ -276,13 +281,16 @@ class WebsocketGateway:
         with self._lock:
             self._connections[connection.connection_id] = connection
         socket.lectern_connection = connection  # read back in _handle
-        asyncio.get_running_loop().create_task(self._disconnect_when_closed(socket, connection))
+        watcher = asyncio.get_running_loop().create_task(self._disconnect_when_closed(socket, connection))
+        self._watchers.add(watcher)
+        watcher.add_done_callback(self._watchers.discard)
         return None
 
     async def _handle(self, socket: ServerConnection) -> None:
         connection: _Connection = socket.lectern_connection
         connection.socket = socket
         connection.opened = True
+        connection.open_event.set()
         try:
             async for message in socket:
                 connection.last_active_at = _now()
@@ -376,8 +384,7 @@ class WebsocketGateway:
     def post_to_connection(self, connection_id: str, data: bytes) -> bool:
         """Called from the management listener's threads. False: the connection is gone."""
         connection = self._find(connection_id)
-        if connection is None or not connection.opened:
-            # Between $connect and the end of the handshake AWS answers 410 too.
+        if connection is None:  # unknown, closed, or still in its $connect handler
             return False
         future = asyncio.run_coroutine_threadsafe(self._send(connection, data), self._loop)
         try:
@@ -387,6 +394,12 @@ class WebsocketGateway:
             return False
 
     async def _send(self, connection: _Connection, data: bytes) -> bool:
+        # $connect has accepted it: AWS delivers from then on, even if our handshake
+        # response is still on its way.
+        try:
+            await asyncio.wait_for(connection.open_event.wait(), SEND_TIMEOUT_S / 2)
+        except asyncio.TimeoutError:
+            return False
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:

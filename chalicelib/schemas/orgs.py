@@ -1,0 +1,140 @@
+"""Requests and responses of the organization routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+# Org ids are uuid4 strings as produced by str(uuid.uuid4()).
+OrgId = Annotated[
+    str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+]
+# User ids are Cognito `sub`s: UUIDs (any version).
+UserId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+# An invite id is the sha256 hex of the invite's secret.
+InviteId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+OrgRole = Literal["owner", "admin", "member"]
+
+_NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]*$"
+OrgName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=_NO_CONTROL_CHARS)
+]
+OrgDescription = Annotated[str, StringConstraints(max_length=2000)]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+]
+# `<org_id>.<secret>`; the secret is secrets.token_urlsafe(32) (43 characters).
+InviteToken = Annotated[
+    str,
+    StringConstraints(
+        max_length=200,
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.[A-Za-z0-9_-]{20,100}$",
+    ),
+]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrgCreate(_Request):
+    name: OrgName
+    description: OrgDescription = ""
+
+
+class OrgUpdate(_Request):
+    name: OrgName | None = None
+    description: OrgDescription | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> OrgUpdate:
+        if self.name is None and self.description is None:
+            raise ValueError("Give at least one of 'name' or 'description'.")
+        return self
+
+
+class PageQuery(_Request):
+    limit: int = Field(20, ge=1, le=100)
+    cursor: str | None = Field(None, min_length=1, max_length=2048, pattern=r"^[A-Za-z0-9_=-]+$")
+
+
+class MemberPut(_Request):
+    role: OrgRole
+
+
+class InviteCreate(_Request):
+    email: Email
+    role: OrgRole = "member"
+
+
+class InviteAccept(_Request):
+    token: InviteToken
+
+
+class OrgOut(BaseModel):
+    org_id: str
+    name: str
+    description: str
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    member_count: int
+    version: int
+    my_role: OrgRole | None = Field(None, description="The caller's own membership role; null if not a member.")
+
+
+class MyOrg(BaseModel):
+    org_id: str
+    name: str
+    description: str
+    member_count: int
+    role: OrgRole
+    joined_at: datetime
+
+
+class MyOrgsPage(BaseModel):
+    items: list[MyOrg]
+    next_cursor: str | None = None
+
+
+class MemberOut(BaseModel):
+    user_id: str
+    role: OrgRole
+    display_name: str
+    email: str | None = Field(None, description="Shown to the org's admins and owners only.")
+    joined_at: datetime
+
+
+class MembersPage(BaseModel):
+    items: list[MemberOut]
+    next_cursor: str | None = None
+
+
+class InviteOut(BaseModel):
+    invite_id: str
+    org_id: str
+    email: str
+    role: OrgRole
+    invited_by: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class InviteCreated(InviteOut):
+    token: str = Field(description="Shown once: `<org_id>.<secret>`. Only its hash is stored.")
+
+
+class InvitesPage(BaseModel):
+    items: list[InviteOut]
+    next_cursor: str | None = None
+
+
+class InviteAccepted(BaseModel):
+    org: OrgOut
+    role: OrgRole
+    joined_at: datetime
+    already_member: bool = Field(description="True when the caller was a member before accepting.")

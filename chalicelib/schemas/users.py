@@ -1,0 +1,177 @@
+"""Requests and responses of the identity, profile, avatar and tutor routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, model_validator
+
+_NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]*$"
+
+# Cognito `sub`s are UUIDs (any version).
+UserId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+# A practical subset of RFC 5322: one @, a dotted domain, no spaces or control characters.
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        min_length=3,
+        max_length=254,
+        pattern=r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$",
+    ),
+]
+DisplayName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=_NO_CONTROL_CHARS)
+]
+Bio = Annotated[str, StringConstraints(max_length=2000)]
+# BCP-47-ish: language, optional script, optional region ("en", "zh-Hans-CN", "pt-BR", "es-419").
+Locale = Annotated[
+    str, StringConstraints(max_length=35, pattern=r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$")
+]
+Visibility = Literal["public", "private"]
+Role = Literal["student", "tutor", "admin"]
+AvatarContentType = Literal["image/jpeg", "image/png", "image/webp"]
+Subject = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=40, pattern=r"^[\w][\w +#.&'/-]*$"),
+]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Cursor = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ------------------------------------------------------------------ profile
+
+
+# Fields default to None ("unchanged") but are not Optional: an explicit null is refused
+# with an error naming the field, since nothing here can be unset.
+class SettingsPatch(_Request):
+    email_notifications: StrictBool = None  # type: ignore[assignment]
+    profile_visibility: Visibility = None  # type: ignore[assignment]
+
+
+class ProfilePatch(_Request):
+    """Only the fields present change."""
+
+    display_name: DisplayName = None  # type: ignore[assignment]
+    bio: Bio = None  # type: ignore[assignment]
+    locale: Locale = None  # type: ignore[assignment]
+    settings: SettingsPatch = None  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> ProfilePatch:
+        if not self.model_fields_set:
+            raise ValueError("Give at least one field to change.")
+        return self
+
+
+class SettingsOut(BaseModel):
+    email_notifications: bool
+    profile_visibility: Visibility
+
+
+class AvatarOut(BaseModel):
+    """Thumbnail URLs by edge length in pixels; presigned, valid for `expires_in` seconds."""
+
+    urls: dict[str, str]
+    expires_in: int
+    updated_at: datetime
+
+
+class AvatarUploadState(BaseModel):
+    upload_id: str
+    state: Literal["PENDING", "READY", "REJECTED"]
+    reason: str | None = None
+    updated_at: datetime
+
+
+class TutorProfileOut(BaseModel):
+    subjects: list[str]
+    years_experience: int
+    hourly_rate_cents: int
+    currency: str
+    active: bool
+
+
+class MeOut(BaseModel):
+    user_id: str
+    email: str
+    display_name: str
+    role: Role
+    bio: str
+    locale: str
+    settings: SettingsOut
+    avatar: AvatarOut | None = None
+    avatar_upload: AvatarUploadState | None = None
+    tutor_profile: TutorProfileOut | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PublicUserOut(BaseModel):
+    """Another user as a signed-in user sees them; a private profile shows only its name and avatar."""
+
+    user_id: str
+    display_name: str
+    visibility: Visibility
+    avatar: AvatarOut | None = None
+    role: Role | None = None
+    bio: str | None = None
+    locale: str | None = None
+    tutor_profile: TutorProfileOut | None = None
+
+
+# ------------------------------------------------------------------ avatar
+
+
+class AvatarUploadRequest(_Request):
+    content_type: AvatarContentType
+    size: StrictInt = Field(gt=0, description="The file's size in bytes.")
+
+
+class AvatarUploadOut(BaseModel):
+    """POST `fields` and the file (last, as `file`) as multipart/form-data to `url`."""
+
+    upload_id: str
+    url: str
+    fields: dict[str, str]
+    max_bytes: int
+    expires_in: int
+
+
+# ------------------------------------------------------------------ tutors
+
+
+class TutorProfileIn(_Request):
+    subjects: list[Subject] = Field(min_length=1, max_length=10)
+    years_experience: StrictInt = Field(ge=0, le=80)
+    hourly_rate_cents: StrictInt = Field(ge=0, le=100_000_00)
+    currency: Currency = "USD"
+    active: StrictBool = True
+
+
+class TutorListQuery(_Request):
+    subject: Subject | None = None
+    limit: int = Field(20, ge=1, le=50)
+    cursor: Cursor | None = None
+
+
+class TutorOut(BaseModel):
+    user_id: str
+    display_name: str
+    bio: str
+    avatar: AvatarOut | None = None
+    subjects: list[str]
+    years_experience: int
+    hourly_rate_cents: int
+    currency: str
+
+
+class TutorPage(BaseModel):
+    items: list[TutorOut]
+    next_cursor: str | None = None

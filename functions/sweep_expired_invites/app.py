@@ -1,0 +1,17 @@
+"""Scheduled (hourly): delete organization invites past their expiry.
+
+DynamoDB TTL deletion can lag by days (and the emulator never expires items), so
+expired invites are found through the pending-invites index and deleted here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.observability import logger
+from chalicelib.services import orgs
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+    logger.info("sweep expired invites", extra={"event_id": (event or {}).get("id")})
+    return {"deleted": orgs.sweep_expired_invites()}

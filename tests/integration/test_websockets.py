@@ -1,0 +1,287 @@
+"""The realtime channel through the local API Gateway WebSocket emulation.
+
+Browser socket -> gateway -> the app's $connect/$default/$disconnect handlers ->
+DynamoDB (emulator); pushes go service -> boto3 `apigatewaymanagementapi` ->
+the gateway's `@connections` API -> the socket.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from typing import Any, Callable
+
+import boto3
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import ClientConnection, connect
+
+
+def open_socket(stack: Any, token: str | None) -> ClientConnection:
+    query = f"?token={token}" if token is not None else ""
+    return connect(f"{stack.ws_url}{query}", open_timeout=30)
+
+
+def request(socket: ClientConnection, frame: Any) -> dict:
+    socket.send(frame if isinstance(frame, str) else json.dumps(frame))
+    return json.loads(socket.recv(timeout=10))
+
+
+def connection_ids(user_id: str) -> set[str]:
+    from chalicelib.models.connection import Connection
+
+    return {c.connection_id for c in Connection.of_user(user_id)}
+
+
+def eventually(predicate: Callable[[], Any], timeout: float = 15) -> Any:
+    """Waits for state written asynchronously ($disconnect runs after the socket closes)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def management(stack: Any) -> Any:
+    """A boto3 management client on the endpoint the app itself is configured with."""
+    from chalicelib.config import get_settings
+
+    return boto3.client("apigatewaymanagementapi", endpoint_url=get_settings().websocket_management_url)
+
+
+def test_signed_in_user_connects_and_pings(stack, accounts):
+    # GIVEN a signed-in student
+    student = accounts.create(role="student")
+
+    # WHEN the browser opens the realtime socket with its access token
+    with open_socket(stack, student.access_token) as socket:
+        # THEN the connection is recorded for that user
+        assert len(connection_ids(student.user_id)) == 1
+        # AND ping is answered with pong
+        assert request(socket, {"action": "ping"}) == {"type": "pong"}
+
+    # WHEN the browser closes it THEN $disconnect removes the record
+    assert eventually(lambda: not connection_ids(student.user_id))
+
+
+def test_bad_frames_get_error_frames_and_keep_the_socket_open(stack, accounts):
+    # GIVEN an open socket
+    student = accounts.create()
+    with open_socket(stack, student.access_token) as socket:
+        # WHEN the client sends an unknown action, non-JSON and a frame without action
+        unknown = request(socket, {"action": "dance"})
+        not_json = request(socket, "hello?")
+        no_action = request(socket, {"room": "x"})
+
+        # THEN each gets an error frame in the API's error shape
+        assert unknown["type"] == "error"
+        assert unknown["error"]["code"] == "unknown_action"
+        assert unknown["error"]["details"]["action"] == "dance"
+        assert not_json["error"]["code"] == "invalid_json"
+        assert no_action["error"]["code"] == "validation_failed"
+        assert no_action["error"]["details"][0]["field"] == "action"
+        # AND the socket still works
+        assert request(socket, {"action": "ping"}) == {"type": "pong"}
+
+
+@pytest.mark.parametrize("case", ["no token", "empty token", "forged signature", "garbage", "id token"])
+def test_connect_without_a_valid_access_token_is_refused(stack, accounts, case):
+    # GIVEN a user and a token that must not open a socket
+    student = accounts.create()
+    header, payload, signature = student.access_token.split(".")
+    token = {
+        "no token": None,
+        "empty token": "",
+        "forged signature": f"{header}.{payload}.{signature[::-1]}",
+        "garbage": "not-a-jwt",
+        "id token": student.id_token,
+    }[case]
+
+    # WHEN the browser tries to connect THEN the handshake is refused with 401
+    with pytest.raises(InvalidStatus) as refused:
+        open_socket(stack, token)
+    assert refused.value.response.status_code == 401
+    # AND nothing was recorded
+    assert connection_ids(student.user_id) == set()
+
+
+def test_signed_out_token_is_refused(stack, api, accounts):
+    # GIVEN a user who signed out everywhere
+    student = accounts.create()
+    assert api.post("/auth/logout", headers=student.headers).status_code == 204
+
+    # WHEN the old access token is used to connect THEN the handshake is refused
+    with pytest.raises(InvalidStatus) as refused:
+        open_socket(stack, student.access_token)
+    assert refused.value.response.status_code == 401
+
+
+def test_push_reaches_every_connection_of_the_user_and_nobody_else(stack, accounts):
+    from chalicelib.services.realtime import push_to_user
+
+    # GIVEN a student with two tabs open and another student with one
+    alice, bob = accounts.create(), accounts.create()
+    with open_socket(stack, alice.access_token) as tab1, open_socket(stack, alice.access_token) as tab2, open_socket(
+        stack, bob.access_token
+    ) as bobs:
+        # WHEN the platform pushes to the first student (outside any websocket event)
+        delivered = push_to_user(alice.user_id, {"type": "upload.progress", "percent": 40, "name": "лекция 1.mp4"})
+
+        # THEN both of her tabs get it, and it counts two deliveries
+        assert delivered == 2
+        expected = {"type": "upload.progress", "percent": 40, "name": "лекция 1.mp4"}
+        assert json.loads(tab1.recv(timeout=10)) == expected
+        assert json.loads(tab2.recv(timeout=10)) == expected
+        # AND the other student got nothing: the next frame on his socket is his own pong
+        # (a push, had there been one, was written before push_to_user returned)
+        assert request(bobs, {"action": "ping"}) == {"type": "pong"}
+
+
+def test_push_to_a_user_without_connections_delivers_nothing(stack, accounts):
+    from chalicelib.services.realtime import push_to_user
+
+    # GIVEN a user with no open socket WHEN pushed to THEN nothing is delivered
+    assert push_to_user(accounts.create().user_id, {"type": "hello"}) == 0
+
+
+def test_closed_connection_is_gone_and_push_removes_its_stale_record(stack, accounts, management):
+    from chalice import WebsocketDisconnectedError
+
+    import app as lectern
+    from chalicelib.models.connection import Connection
+    from chalicelib.services.realtime import push_to_user
+
+    # GIVEN a student whose first tab was closed and whose second tab is open
+    student = accounts.create()
+    with open_socket(stack, student.access_token):
+        (closed_id,) = connection_ids(student.user_id)
+    assert eventually(lambda: not connection_ids(student.user_id))
+    with open_socket(stack, student.access_token) as open_tab:
+        # WHEN the management API is asked about the closed connection
+        # THEN every operation is 410 GoneException, as on API Gateway
+        for call in (
+            lambda: management.post_to_connection(ConnectionId=closed_id, Data=b"{}"),
+            lambda: management.get_connection(ConnectionId=closed_id),
+            lambda: management.delete_connection(ConnectionId=closed_id),
+        ):
+            with pytest.raises(management.exceptions.GoneException) as gone:
+                call()
+            assert gone.value.response["ResponseMetadata"]["HTTPStatusCode"] == 410
+        # AND Chalice's own websocket API raises WebsocketDisconnectedError for it
+        with pytest.raises(WebsocketDisconnectedError):
+            lectern.app.websocket_api.send(closed_id, "{}")
+
+        # GIVEN its record was left behind (a lost $disconnect)
+        live_ids = connection_ids(student.user_id)
+        Connection.open(closed_id, student.user_id, api_id="local", stage="api").save()
+
+        # WHEN the platform pushes to the student
+        delivered = push_to_user(student.user_id, {"type": "hello"})
+
+        # THEN the open tab gets it, and the stale record (only it) is deleted
+        assert delivered == 1
+        assert json.loads(open_tab.recv(timeout=10)) == {"type": "hello"}
+        assert connection_ids(student.user_id) == live_ids
+
+
+def test_management_api_get_and_delete_behave_as_api_gateway(stack, accounts, management):
+    # GIVEN an open socket that has exchanged a message
+    student = accounts.create()
+    with open_socket(stack, student.access_token) as socket:
+        assert request(socket, {"action": "ping"}) == {"type": "pong"}
+        (connection_id,) = connection_ids(student.user_id)
+
+        # WHEN its info is read
+        info = management.get_connection(ConnectionId=connection_id)
+
+        # THEN it tells when it connected, when it was last active, and from where
+        assert info["Identity"]["SourceIp"] == "127.0.0.1"
+        assert info["ConnectedAt"] <= info["LastActiveAt"]
+
+        # WHEN the server posts to it THEN the client receives exactly those bytes
+        management.post_to_connection(ConnectionId=connection_id, Data=b'{"type":"note"}')
+        assert socket.recv(timeout=10) == '{"type":"note"}'
+
+        # WHEN the server deletes it
+        management.delete_connection(ConnectionId=connection_id)
+
+        # THEN the client sees the socket closed
+        with pytest.raises(ConnectionClosed):
+            socket.recv(timeout=10)
+        # AND the connection is gone for the management API at once
+        with pytest.raises(management.exceptions.GoneException):
+            management.get_connection(ConnectionId=connection_id)
+    # AND $disconnect ran: the record is deleted
+    assert eventually(lambda: not connection_ids(student.user_id))
+
+
+def test_messages_over_api_gateway_limit_close_the_socket(stack, accounts):
+    # GIVEN an open socket
+    student = accounts.create()
+    with open_socket(stack, student.access_token) as socket:
+        # WHEN the client sends more than 128 KB in one message
+        socket.send("x" * (128 * 1024 + 1))
+
+        # THEN the gateway closes the socket with 1009 (message too big)
+        with pytest.raises(ConnectionClosed) as closed:
+            socket.recv(timeout=10)
+        assert closed.value.rcvd.code == 1009
+
+
+def test_lambda_handler_strings_resolve_to_the_registered_handlers(stack):
+    # GIVEN the app as `chalice package` sees it
+    import app as lectern
+
+    # THEN each websocket route has a handler, and its handler string (what Lambda imports
+    # on AWS) names the very object the local gateway calls
+    assert set(lectern.app.websocket_handlers) == {"$connect", "$default", "$disconnect"}
+    assert "WEBSOCKETS" in lectern.app.experimental_feature_flags
+    for config in lectern.app.websocket_handlers.values():
+        module, _, attribute = config.handler_string.rpartition(".")
+        assert getattr(importlib.import_module(module), attribute) is lectern.app.handler_map[config.name]
+
+
+def test_gateway_maps_handler_answers_as_api_gateway_does(stack):
+    """The gateway itself, on a throwaway Chalice app: refusals, failures, missing routes."""
+    from chalice import Chalice, Response
+
+    from infra.local.ws_gateway import WebsocketGateway
+
+    # GIVEN an app whose $connect refuses ?deny, and whose $default echoes or fails
+    echo = Chalice(app_name="echo")
+
+    @echo.on_ws_connect()
+    def on_connect(event):
+        query = event.to_dict().get("queryStringParameters") or {}
+        return Response(body="", status_code=403 if "deny" in query else 200)
+
+    @echo.on_ws_message()
+    def on_message(event):
+        if event.body == "fail":
+            raise RuntimeError("boom")
+        echo.websocket_api.send(event.connection_id, event.body)
+
+    with WebsocketGateway(echo, port=0, management_port=0) as gateway:
+        # WHEN $connect answers 403 THEN the handshake is refused with 403
+        with pytest.raises(InvalidStatus) as refused:
+            connect(f"{gateway.url}?deny=1", open_timeout=30)
+        assert refused.value.response.status_code == 403
+        # WHEN the path is not the stage THEN API Gateway's 403
+        with pytest.raises(InvalidStatus) as wrong_path:
+            connect(f"{gateway.url}/elsewhere", open_timeout=30)
+        assert wrong_path.value.response.status_code == 403
+
+        with connect(gateway.url, open_timeout=30) as socket:
+            # WHEN a handler replies through app.websocket_api THEN the client gets it
+            socket.send("héllo")
+            assert socket.recv(timeout=10) == "héllo"
+            # WHEN the handler raises THEN API Gateway's error frame arrives, socket stays open
+            socket.send("fail")
+            failure = json.loads(socket.recv(timeout=10))
+            assert failure["message"] == "Internal server error"
+            assert failure["connectionId"] in gateway.connection_ids()
+            socket.send("again")
+            assert socket.recv(timeout=10) == "again"
