@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test package layer lint bench clean
+.PHONY: run test package layer bench clean promote-admin
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: $(STAMP) layer
 ## The deployable template: Chalice's APIs merged into template.yaml, in build/.
 package: $(STAMP) layer
 	$(PY) -m infra.package build
+
+## Make EMAIL a platform admin on the running local platform: make promote-admin EMAIL=a@b.c
+promote-admin: $(STAMP)
+	set -a && . .data/local.env && set +a && $(PY) -m chalicelib.cli promote-admin "$(EMAIL)"
 
 bench: $(STAMP)
 	$(PY) bench/cold_start.py

@@ -48,7 +48,12 @@ def verify_access_token(token: str) -> dict:
 
 
 def authenticate(request: Request) -> User:
-    claims = verify_access_token(bearer_token(request))
+    return user_for_token(bearer_token(request))
+
+
+def user_for_token(token: str) -> User:
+    """The signed-in user an access token stands for (REST and websocket alike)."""
+    claims = verify_access_token(token)
     try:
         user = User.get(claims["sub"])
     except User.DoesNotExist:

@@ -3,7 +3,8 @@
 from chalice import Blueprint
 
 from chalicelib.api.routing import Ctx, route
-from chalicelib.schemas.users import AvatarUploadOut, AvatarUploadRequest, MeOut, ProfilePatch, PublicUserOut, UserId
+from chalicelib.schemas.common import UserId
+from chalicelib.schemas.users import AvatarUploadOut, AvatarUploadRequest, MeOut, ProfilePatch, PublicUserOut
 from chalicelib.services import avatars, profiles
 
 bp = Blueprint(__name__)

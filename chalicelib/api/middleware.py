@@ -10,12 +10,10 @@ from chalice.app import Request
 
 from chalicelib.api.routing import JSON_HEADERS, error_response, request_id_of
 from chalicelib.config import get_settings
-from chalicelib.errors import LecternError, PayloadTooLarge
+from chalicelib.errors import NotFound, PayloadTooLarge
 from chalicelib.observability import logger, metrics
 
-# Chalice answers a few cases itself (wrong method, unsupported type) with
-# {"Code", "Message"}; they leave in our shape.
-_CHALICE_CODES = {"MethodNotAllowedError": "method_not_allowed", "UnsupportedMediaType": "unsupported_media_type"}
+NO_ROUTE = "No route matches this method and path."  # as template.yaml's GatewayResponse says
 
 
 def request_context(event: Request, get_response: Callable[[Request], Response]) -> Response:
@@ -39,13 +37,16 @@ def request_context(event: Request, get_response: Callable[[Request], Response])
 
 
 def _in_our_shape(response: Response) -> Response:
+    """Chalice answers a few cases itself with {"Code", "Message"}; they leave in our shape."""
     body = response.body
     if response.status_code < 400 or not isinstance(body, dict) or set(body) != {"Code", "Message"}:
         return response
-    error = LecternError(str(body["Message"]), code=_CHALICE_CODES.get(body["Code"], "bad_request"))
-    shaped = Response(
-        body=json.dumps({"error": {"code": error.code, "message": error.message, "details": {}}}),
+    if body["Code"] == "MethodNotAllowedError":
+        # Only the local server lets a method a route lacks reach the app; API Gateway answers
+        # it as an unknown route (template.yaml's GatewayResponse: our JSON 404). Same here.
+        return error_response(NotFound(NO_ROUTE))
+    return Response(
+        body=json.dumps({"error": {"code": "bad_request", "message": str(body["Message"]), "details": {}}}),
         status_code=response.status_code,
         headers={**(response.headers or {}), **JSON_HEADERS},
     )
-    return shaped

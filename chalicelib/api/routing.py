@@ -121,8 +121,12 @@ def route(
 
 
 def request_id_of(request: Request) -> str:
-    context = getattr(request, "context", None) or {}
-    return context.get("requestId") or str(uuid.uuid4())
+    """API Gateway's request id; where there is none (the local server), one is minted once
+    and kept on the request, so the middleware, the view and the logs agree."""
+    context = request.context
+    if not context.get("requestId"):
+        context["requestId"] = str(uuid.uuid4())
+    return context["requestId"]
 
 
 def error_response(exc: LecternError) -> Response:

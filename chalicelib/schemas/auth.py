@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from chalicelib.schemas.users import DisplayName, Email
+from chalicelib.schemas.common import Email, StrictRequest
+from chalicelib.schemas.users import DisplayName
 
 
 def _policy(password: str) -> str:
@@ -32,7 +33,8 @@ Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 RefreshToken = Annotated[str, StringConstraints(min_length=1, max_length=8192, pattern=r"^[\x21-\x7e]+$")]
 
 
-class _Request(BaseModel):
+class _Request(StrictRequest):
+    # Passwords and tokens must never be echoed back in validation errors.
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 

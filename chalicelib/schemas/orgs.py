@@ -5,28 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
+
+from chalicelib.schemas.common import NO_CONTROL_CHARS, Email, StrictRequest, UserId
 
 # Org ids are uuid4 strings as produced by str(uuid.uuid4()).
 OrgId = Annotated[
     str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 ]
-# User ids are Cognito `sub`s: UUIDs (any version).
-UserId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
 # An invite id is the sha256 hex of the invite's secret.
 InviteId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 OrgRole = Literal["owner", "admin", "member"]
 
-_NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]*$"
 OrgName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=_NO_CONTROL_CHARS)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NO_CONTROL_CHARS)
 ]
 OrgDescription = Annotated[str, StringConstraints(max_length=2000)]
-Email = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
-]
 # `<org_id>.<secret>`; the secret is secrets.token_urlsafe(32) (43 characters).
 InviteToken = Annotated[
     str,
@@ -37,16 +32,12 @@ InviteToken = Annotated[
 ]
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class OrgCreate(_Request):
+class OrgCreate(StrictRequest):
     name: OrgName
     description: OrgDescription = ""
 
 
-class OrgUpdate(_Request):
+class OrgUpdate(StrictRequest):
     name: OrgName | None = None
     description: OrgDescription | None = None
 
@@ -57,21 +48,21 @@ class OrgUpdate(_Request):
         return self
 
 
-class PageQuery(_Request):
+class PageQuery(StrictRequest):
     limit: int = Field(20, ge=1, le=100)
     cursor: str | None = Field(None, min_length=1, max_length=2048, pattern=r"^[A-Za-z0-9_=-]+$")
 
 
-class MemberPut(_Request):
+class MemberPut(StrictRequest):
     role: OrgRole
 
 
-class InviteCreate(_Request):
+class InviteCreate(StrictRequest):
     email: Email
     role: OrgRole = "member"
 
 
-class InviteAccept(_Request):
+class InviteAccept(StrictRequest):
     token: InviteToken
 
 

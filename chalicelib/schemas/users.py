@@ -5,25 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StringConstraints, model_validator
 
-_NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]*$"
+from chalicelib.schemas.common import NO_CONTROL_CHARS, Email, StrictRequest, UserId
 
-# Cognito `sub`s are UUIDs (any version).
-UserId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
-# A practical subset of RFC 5322: one @, a dotted domain, no spaces or control characters.
-Email = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True,
-        to_lower=True,
-        min_length=3,
-        max_length=254,
-        pattern=r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$",
-    ),
-]
 DisplayName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=_NO_CONTROL_CHARS)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=NO_CONTROL_CHARS)
 ]
 Bio = Annotated[str, StringConstraints(max_length=2000)]
 # BCP-47-ish: language, optional script, optional region ("en", "zh-Hans-CN", "pt-BR", "es-419").
@@ -41,21 +28,17 @@ Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Cursor = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 # ------------------------------------------------------------------ profile
 
 
 # Fields default to None ("unchanged") but are not Optional: an explicit null is refused
 # with an error naming the field, since nothing here can be unset.
-class SettingsPatch(_Request):
+class SettingsPatch(StrictRequest):
     email_notifications: StrictBool = None  # type: ignore[assignment]
     profile_visibility: Visibility = None  # type: ignore[assignment]
 
 
-class ProfilePatch(_Request):
+class ProfilePatch(StrictRequest):
     """Only the fields present change."""
 
     display_name: DisplayName = None  # type: ignore[assignment]
@@ -129,7 +112,7 @@ class PublicUserOut(BaseModel):
 # ------------------------------------------------------------------ avatar
 
 
-class AvatarUploadRequest(_Request):
+class AvatarUploadRequest(StrictRequest):
     content_type: AvatarContentType
     size: StrictInt = Field(gt=0, description="The file's size in bytes.")
 
@@ -147,7 +130,7 @@ class AvatarUploadOut(BaseModel):
 # ------------------------------------------------------------------ tutors
 
 
-class TutorProfileIn(_Request):
+class TutorProfileIn(StrictRequest):
     subjects: list[Subject] = Field(min_length=1, max_length=10)
     years_experience: StrictInt = Field(ge=0, le=80)
     hourly_rate_cents: StrictInt = Field(ge=0, le=100_000_00)
@@ -155,7 +138,7 @@ class TutorProfileIn(_Request):
     active: StrictBool = True
 
 
-class TutorListQuery(_Request):
+class TutorListQuery(StrictRequest):
     subject: Subject | None = None
     limit: int = Field(20, ge=1, le=50)
     cursor: Cursor | None = None

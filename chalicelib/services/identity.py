@@ -12,7 +12,6 @@ import math
 import time
 from typing import Callable
 
-import jwt
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.update import Action
 
@@ -154,6 +153,8 @@ def find_user(user_id: str) -> User | None:
 
 def _issued(tokens: cognito.Tokens, refresh_token: str | None = None) -> TokensOut:
     """Tokens as the API returns them, after making sure our own checks will accept them."""
+    import jwt  # deferred like in chalicelib/auth.py: only sign-in pays for PyJWT + cryptography
+
     claims = jwt.decode(tokens.access_token, options={"verify_signature": False})
     id_claims = jwt.decode(tokens.id_token, options={"verify_signature": False})
     user = find_user(claims["sub"]) or _restore(claims["sub"], id_claims)

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from chalicelib.adapters import websocket
-from chalicelib.auth import verify_access_token
+from chalicelib import auth
 from chalicelib.errors import TransientFailure, Unauthorized, ValidationFailed
 from chalicelib.models.connection import Connection
 from chalicelib.models.user import User
@@ -22,14 +22,7 @@ def user_for_token(token: str | None) -> User:
     """The signed-in user behind a websocket's `?token=` (browsers cannot set headers)."""
     if not token:
         raise Unauthorized("Connect with '?token=<access token>'.", code="missing_token")
-    claims = verify_access_token(token)
-    try:
-        user = User.get(claims["sub"])
-    except User.DoesNotExist:
-        raise Unauthorized("This account no longer exists.", code="unknown_user") from None
-    if claims["iat"] < user.tokens_valid_after:
-        raise Unauthorized("The session was signed out.", code="token_revoked")
-    return user
+    return auth.user_for_token(token)
 
 
 def connect(connection_id: str, token: str | None, *, api_id: str, stage: str) -> User:

@@ -30,12 +30,6 @@ def process_record(record: SQSRecord) -> None:
             avatars.process_upload(entry.s3.bucket.name, unquote_plus(entry.s3.get_object.key))
 
 
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict, context: object) -> dict:
-    # getattr: the local stack's in-process dispatch may pass a minimal context.
-    logger.append_keys(function_request_id=getattr(context, "aws_request_id", None))
-    try:
-        return process_partial_response(
-            event=event, record_handler=process_record, processor=processor, context=context
-        )
-    finally:
-        logger.remove_keys(["function_request_id"])
+    return process_partial_response(event=event, record_handler=process_record, processor=processor, context=context)

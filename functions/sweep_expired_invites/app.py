@@ -12,6 +12,7 @@ from chalicelib.observability import logger
 from chalicelib.services import orgs
 
 
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     logger.info("sweep expired invites", extra={"event_id": (event or {}).get("id")})
     return {"deleted": orgs.sweep_expired_invites()}

@@ -23,6 +23,7 @@ def main() -> None:
 
     seed()
     stack.save()
+    stack.write_env_file(data_dir / "local.env")
     _banner(stack, data_dir, ACCOUNTS)
 
     stopped = threading.Event()

@@ -14,7 +14,7 @@ import threading
 from chalice.config import Config
 from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalDevServer, LocalGatewayException
 
-NOT_FOUND = {"error": {"code": "not_found", "message": "No such route.", "details": {}}}
+NOT_FOUND = {"error": {"code": "not_found", "message": "No route matches this method and path.", "details": {}}}
 
 
 class RequestHandler(ChaliceRequestHandler):

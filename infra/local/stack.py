@@ -110,6 +110,12 @@ class LocalStack:
             self.save()
         self._emulator.stop()
 
+    def write_env_file(self, path: Path) -> None:
+        """The settings of this running stack, for tools started beside it (the CLI)."""
+        names = [*self.provisioned.environment, "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION",
+                 "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AUTO_CONFIRM_SIGNUPS"]
+        path.write_text("".join(f"{name}={os.environ[name]}\n" for name in names if name in os.environ))
+
     def save(self) -> None:
         if self._store:
             self._store.export(self._provisioner, self.provisioned.tables, self.provisioned.buckets)

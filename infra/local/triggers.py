@@ -12,7 +12,7 @@ import logging
 import re
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from infra.local.provision import QueueSubscription, Schedule
 
@@ -109,10 +109,10 @@ class QueuePoller(threading.Thread):
 class Scheduler(threading.Thread):
     """Fires each scheduled function on its template rate, as an EventBridge rule would."""
 
-    def __init__(self, schedules: list[Schedule], lam: Any, region: str):
+    def __init__(self, schedules: list[Schedule], lam: Any, region: str, clock: Callable[[], float] = time.monotonic):
         super().__init__(name="scheduler", daemon=True)
-        self._lambda, self._region = lam, region
-        self._due = {s.function_name: (rate_seconds(s.expression), time.monotonic()) for s in schedules}
+        self._lambda, self._region, self._clock = lam, region, clock
+        self._due = {s.function_name: (rate_seconds(s.expression), clock()) for s in schedules}
         self._stop_event = threading.Event()
 
     def stop(self) -> None:
@@ -120,11 +120,17 @@ class Scheduler(threading.Thread):
 
     def run(self) -> None:
         while not self._stop_event.wait(1.0):
-            now = time.monotonic()
-            for name, (interval, last) in list(self._due.items()):
-                if now - last >= interval:
-                    self._due[name] = (interval, now)
-                    self.fire(name)
+            self.fire_due()
+
+    def fire_due(self) -> list[str]:
+        """Fire every function whose interval has passed; returns their names."""
+        now, fired = self._clock(), []
+        for name, (interval, last) in list(self._due.items()):
+            if now - last >= interval:
+                self._due[name] = (interval, now)
+                self.fire(name)
+                fired.append(name)
+        return fired
 
     def fire(self, function_name: str) -> None:
         event = {

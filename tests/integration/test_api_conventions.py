@@ -47,8 +47,10 @@ def test_unknown_route_is_a_json_404(api):
     assert_error(api.delete("/"), 404, "not_found")
 
 
-def test_wrong_method_is_a_json_405(api):
-    assert_error(api.delete("/health"), 405, "method_not_allowed")
+def test_wrong_method_is_answered_like_an_unknown_route(api):
+    # API Gateway answers a method a resource lacks as it answers an unknown path.
+    assert_error(api.delete("/health"), 404, "not_found")
+    assert_error(api.request("TRACE", "/me"), 404, "not_found")
 
 
 def test_malformed_json_names_the_problem(api):

@@ -78,6 +78,11 @@ def test_run_prints_urls_seeds_samples_and_keeps_data_across_restarts(tmp_path):
     org = requests.post(f"{first.api}/orgs", json={"name": "Kept Org"}, headers=headers, timeout=10).json()
     bucket = next(b["Name"] for b in first.s3().list_buckets()["Buckets"] if "archives" in b["Name"])
     first.s3().put_object(Bucket=bucket, Key="kept/object.bin", Body=b"kept bytes", ContentType="application/x-kept")
+    # ... an operator promotes them with the CLI, configured by the env file the run wrote
+    env = dict(line.split("=", 1) for line in (tmp_path / "local.env").read_text().splitlines())
+    promoted = subprocess.run([sys.executable, "-m", "chalicelib.cli", "promote-admin", email], cwd=ROOT,
+                              env={"PATH": os.environ["PATH"], **env}, capture_output=True, text=True, timeout=60)
+    assert promoted.returncode == 0, promoted.stderr
     # ... and the platform is stopped with Ctrl-C
     assert first.stop() == 0
 
@@ -87,6 +92,7 @@ def test_run_prints_urls_seeds_samples_and_keeps_data_across_restarts(tmp_path):
         headers = second.login(email, password)
         me = requests.get(f"{second.api}/me", headers=headers, timeout=10).json()
         assert me["user_id"] == signup.json()["user_id"]
+        assert me["role"] == "admin"
         mine = requests.get(f"{second.api}/orgs", headers=headers, timeout=10).json()["items"]
         assert [o["org_id"] for o in mine] == [org["org_id"]]
         kept = second.s3().get_object(Bucket=bucket, Key="kept/object.bin")
