@@ -22,6 +22,8 @@ run: $(STAMP) layer
 
 ## Install what the tests need and run them all.
 test: $(STAMP) layer
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
 
 ## The deployable template: Chalice's APIs merged into template.yaml, in build/.

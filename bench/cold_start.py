@@ -81,15 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     ms = measure(args.runs)
-    print(f"cold start, median of {args.runs} fresh interpreters ({sys.executable}, {os.cpu_count()} CPUs)")
-    print(f"  python -c pass (process wall)      {ms['pass']:7.1f} ms")
-    print(f"  import chalice (in interpreter)    {ms['chalice']:7.1f} ms")
-    print(f"  import app     (in interpreter)    {ms['app']:7.1f} ms   target <= {args.target_ms:.0f} ms")
-    print(f"  python -c 'import app' (wall)      {ms['app_wall']:7.1f} ms")
-    print(f"  ratio import app / import chalice  {ms['app'] / ms['chalice']:7.2f}x")
-    print(f"  ratio app wall / bare interpreter  {ms['app_wall'] / ms['pass']:7.2f}x")
     within = ms["app"] <= args.target_ms
-    print(f"  verdict: {'within' if within else 'OVER'} target")
     return 1 if args.check and not within else 0
 
 

@@ -72,7 +72,6 @@ class Settings(BaseModel):
         # The emulator signs with the same issuer AWS uses.
         return f"https://cognito-idp.{self.aws_region}.amazonaws.com/{self.user_pool_id}"
 
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         return cls.model_validate(dict(os.environ if environ is None else environ))

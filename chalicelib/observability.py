@@ -10,19 +10,28 @@ the local stack disables tracing and metrics output).
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import Logger
-from aws_lambda_powertools.metrics import Metrics
+from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.tracing import Tracer
 
 SERVICE = "lectern"
 
+# An invocation that records no business event is normal, not worth a warning each time.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
+
 logger = Logger(service=SERVICE)
 metrics = Metrics(service=SERVICE, namespace="Lectern")
+
+
+def count(name: str) -> None:
+    """One occurrence of a business event (CloudWatch EMF, flushed per request or invocation)."""
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
 @lru_cache(maxsize=1)

@@ -228,9 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     build_cmd = sub.add_parser("build", help="package the app and merge it into template.yaml")
     build_cmd.add_argument("--out", type=Path, default=ROOT / "build", help="output directory (default: build/)")
     args = parser.parse_args(argv)
-    template = build(args.out)
-    print(f"Deployable template: {template}")
-    print("Deploy it: see docs/deploy.md (sam deploy --template-file ... --stack-name <lowercase name>)")
+    build(args.out)
     return 0
 
 

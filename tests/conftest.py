@@ -6,7 +6,6 @@ Nothing from chalicelib or app is imported before the stack has set the environm
 
 from __future__ import annotations
 
-import os
 from urllib.parse import urljoin
 
 import pytest

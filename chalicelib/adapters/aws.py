@@ -5,13 +5,13 @@ boto3 honours AWS_ENDPOINT_URL, so the same code reaches the local emulator and 
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from chalicelib.config import get_settings
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str) -> Any:
     import boto3
     from botocore.config import Config

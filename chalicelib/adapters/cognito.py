@@ -79,7 +79,9 @@ def _call(
                 details=_field_error(password_field, message, "invalid_password"),
             ) from exc
         if code == "InvalidParameterException":
-            raise ValidationFailed("A parameter was rejected.", details=_field_error("body", message, "invalid_parameter")) from exc
+            raise ValidationFailed(
+                "A parameter was rejected.", details=_field_error("body", message, "invalid_parameter")
+            ) from exc
         if code in ("NotAuthorizedException", "UserNotFoundException"):
             raise Unauthorized("Incorrect email or password.", code="invalid_credentials") from exc
         if code == "UserNotConfirmedException":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from chalice import Response
 from chalice.app import Request
@@ -22,17 +22,14 @@ def request_context(event: Request, get_response: Callable[[Request], Response])
     try:
         limit = get_settings().max_json_body_bytes
         if len(event.raw_body or b"") > limit:
-            response = error_response(
-                PayloadTooLarge("The request body is too large.", details={"max_bytes": limit})
-            )
+            response = error_response(PayloadTooLarge("The request body is too large.", details={"max_bytes": limit}))
         else:
             response = _in_our_shape(get_response(event))
         response.headers["X-Request-Id"] = request_id
         logger.info("request", extra={"status": response.status_code})
         return response
     finally:
-        if metrics.metric_set:  # nothing recorded: nothing to publish
-            metrics.flush_metrics()
+        metrics.flush_metrics()
         logger.remove_keys(["request_id", "path", "method"])
 
 

@@ -76,7 +76,8 @@ def _operation(spec: RouteSpec, keyed: dict) -> dict[str, Any]:
     if spec.produces:
         schema = {"type": "object"} if spec.produces == "application/json" else {"type": "string"}
         operation["responses"][str(spec.status)] = {
-            "description": "Success.", "content": {spec.produces: {"schema": schema}}
+            "description": "Success.",
+            "content": {spec.produces: {"schema": schema}},
         }
     elif model is None:
         operation["responses"][str(204 if spec.status == 200 else spec.status)] = {"description": "Done."}

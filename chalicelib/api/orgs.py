@@ -3,6 +3,7 @@
 from chalice import Blueprint
 
 from chalicelib.api.routing import Ctx, route
+from chalicelib.schemas.common import UserId
 from chalicelib.schemas.orgs import (
     InviteAccept,
     InviteAccepted,
@@ -19,7 +20,6 @@ from chalicelib.schemas.orgs import (
     OrgOut,
     OrgUpdate,
     PageQuery,
-    UserId,
 )
 from chalicelib.services import orgs
 

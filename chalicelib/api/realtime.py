@@ -14,15 +14,16 @@ JSON objects with a `type`. Errors come back as
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalice import Chalice, Response, WebsocketDisconnectedError
 from chalice.app import WebsocketEvent
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.adapters.websocket import ManagementSession
-from chalicelib.api.routing import validation_details
-from chalicelib.errors import LecternError, ValidationFailed
+from chalicelib.api.routing import parse_json
+from chalicelib.errors import LecternError
 
 
 class ClientFrame(BaseModel):
@@ -62,7 +63,7 @@ def register(app: Chalice) -> tuple[Callable[..., Any], ...]:
         from chalicelib.services import realtime
 
         try:
-            frame = _parse_frame(event.body)
+            frame = parse_json(ClientFrame, event.body, location="frame")
             answer = realtime.handle_action(frame.action)
         except LecternError as exc:
             answer = _error(exc)
@@ -75,17 +76,6 @@ def register(app: Chalice) -> tuple[Callable[..., Any], ...]:
         realtime.disconnect(event.connection_id)
 
     return ws_connect, ws_message, ws_disconnect
-
-
-def _parse_frame(body: str) -> ClientFrame:
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise ValidationFailed("Frames must be JSON objects.", code="invalid_json", details={"reason": str(exc)})
-    try:
-        return ClientFrame.model_validate(data)
-    except ValidationError as exc:
-        raise ValidationFailed("The frame is invalid.", details=validation_details(exc))
 
 
 def _error(exc: LecternError) -> dict[str, Any]:

@@ -19,8 +19,9 @@ import inspect
 import json
 import typing
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from chalice import Blueprint, Response
 from chalice.app import Request
@@ -153,23 +154,32 @@ def parse_body(model: type[BaseModel], request: Request) -> BaseModel:
         raise UnsupportedMediaType(
             "Request bodies must be JSON.", details={"content_type": content_type, "expected": "application/json"}
         )
-    try:
-        data = json.loads(raw) if raw else None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed("The request body is not valid JSON.", code="invalid_json", details={"reason": str(exc)})
-    if data is None:
+    if not raw:
         raise ValidationFailed("A JSON request body is required.", code="missing_body")
+    return parse_json(model, raw, location="body")
+
+
+def parse_json(model: type[BaseModel], raw: bytes | str, *, location: str) -> BaseModel:
+    """JSON text into `model`; errors name the fields under `location` ("body", "frame")."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed(
+            f"The {location} is not valid JSON.", code="invalid_json", details={"reason": str(exc)}
+        ) from None
+    if data is None:
+        raise ValidationFailed(f"The {location} must not be null.", code="missing_body")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ValidationFailed("The request body is invalid.", details=validation_details(exc, ("body",)))
+        raise ValidationFailed(f"The {location} is invalid.", details=validation_details(exc, (location,))) from None
 
 
 def parse_query(model: type[BaseModel], request: Request) -> BaseModel:
     try:
         return model.model_validate(dict(request.query_params or {}))
     except ValidationError as exc:
-        raise ValidationFailed("The query string is invalid.", details=validation_details(exc, ("query",)))
+        raise ValidationFailed("The query string is invalid.", details=validation_details(exc, ("query",))) from None
 
 
 @functools.cache
@@ -182,7 +192,9 @@ def _parse_path_param(name: str, tp: Any, value: str) -> Any:
     try:
         return adapter(tp).validate_python(value)
     except ValidationError as exc:
-        raise ValidationFailed(f"The path parameter '{name}' is invalid.", details=validation_details(exc, (name,)))
+        raise ValidationFailed(
+            f"The path parameter '{name}' is invalid.", details=validation_details(exc, (name,))
+        ) from None
 
 
 def _to_response(spec: RouteSpec, result: Any) -> Response:

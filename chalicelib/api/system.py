@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 from chalice import Blueprint, Response
 
 from chalicelib.api.routing import JSON_HEADERS, Ctx, route

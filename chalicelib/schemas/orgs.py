@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from chalicelib.schemas.common import NO_CONTROL_CHARS, Email, StrictRequest, UserId
+from chalicelib.schemas.common import NO_CONTROL_CHARS, Email, StrictRequest
 
 # Org ids are uuid4 strings as produced by str(uuid.uuid4()).
 OrgId = Annotated[

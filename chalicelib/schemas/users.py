@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StringConstraints, model_validator
 
-from chalicelib.schemas.common import NO_CONTROL_CHARS, Email, StrictRequest, UserId
+from chalicelib.schemas.common import NO_CONTROL_CHARS, StrictRequest
 
 DisplayName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=NO_CONTROL_CHARS)
@@ -22,7 +22,9 @@ Role = Literal["student", "tutor", "admin"]
 AvatarContentType = Literal["image/jpeg", "image/png", "image/webp"]
 Subject = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=40, pattern=r"^[\w][\w +#.&'/-]*$"),
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, min_length=1, max_length=40, pattern=r"^[\w][\w +#.&'/-]*$"
+    ),
 ]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Cursor = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[A-Za-z0-9_-]+$")]

@@ -26,7 +26,7 @@ from chalicelib.config import get_settings
 from chalicelib.errors import MediaRejected, NotFound, ValidationFailed
 from chalicelib.models.base import utcnow
 from chalicelib.models.user import Avatar, AvatarUpload, User
-from chalicelib.observability import logger
+from chalicelib.observability import count, logger
 from chalicelib.schemas.users import AvatarOut, AvatarUploadOut, AvatarUploadRequest, AvatarUploadState
 from chalicelib.services import identity
 
@@ -138,6 +138,7 @@ def process_upload(bucket: str, key: str) -> str:
             thumbnails = render_thumbnails(image)
         except MediaRejected as exc:
             logger.info("avatar rejected", extra={"reason": exc.message})
+            count("AvatarRejected")
             return "rejected" if _finish(user, upload_id, REJECTED, reason=exc.message) else "skipped"
         prefix = upload_key(user_id, upload_id)
         for size, data in thumbnails.items():
@@ -152,6 +153,8 @@ def process_upload(bucket: str, key: str) -> str:
         avatar = Avatar(prefix=prefix, sizes=list(thumbnails), updated_at=utcnow())
         published = _finish(user, upload_id, READY, avatar=avatar)
         logger.info("avatar published" if published else "avatar superseded while processing")
+        if published:
+            count("AvatarPublished")
         return "ready" if published else "skipped"
     finally:
         logger.remove_keys(["user_id", "upload_id"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.update import Action
@@ -20,7 +20,7 @@ from chalicelib.config import get_settings
 from chalicelib.errors import Conflict, NotFound, Unauthorized
 from chalicelib.models.base import utcnow
 from chalicelib.models.user import User
-from chalicelib.observability import logger
+from chalicelib.observability import count, logger
 from chalicelib.schemas.auth import (
     AcceptedOut,
     ConfirmRequest,
@@ -55,6 +55,7 @@ def sign_up(body: SignUpRequest) -> SignUpOut:
             logger.exception("could not remove the half-created Cognito user", extra={"user_id": user_id})
         raise
     logger.info("signed up", extra={"user_id": user_id, "role": body.role, "confirmed": confirmed})
+    count("SignUp")
     return SignUpOut(user_id=user_id, email=body.email, role=body.role, confirmed=confirmed)
 
 

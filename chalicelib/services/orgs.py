@@ -22,9 +22,9 @@ import json
 import secrets
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 
@@ -33,7 +33,7 @@ from chalicelib.errors import Conflict, Forbidden, Gone, LecternError, NotFound,
 from chalicelib.models.base import utcnow
 from chalicelib.models.org import Invite, Membership, Organization, org_pk, transaction
 from chalicelib.models.user import User
-from chalicelib.observability import logger
+from chalicelib.observability import count, logger
 from chalicelib.schemas.orgs import (
     InviteAccept,
     InviteAccepted,
@@ -81,6 +81,7 @@ def create_org(user: User, body: OrgCreate) -> OrgOut:
         tx.save(org, condition=Organization.pk.does_not_exist())
         tx.save(owner, condition=Membership.pk.does_not_exist())
     logger.info("org created", extra={"org_id": org_id})
+    count("OrgCreated")
     return _org_out(org, my_role="owner")
 
 
@@ -303,6 +304,7 @@ def accept_invite(user: User, body: InviteAccept) -> InviteAccepted:
             raise Conflict("Your membership changed while accepting; retry.", code="concurrent_change") from None
         raise
     logger.info("invite accepted", extra={"org_id": org_id, "invite_id": invite.invite_id})
+    count("InviteAccepted")
     return _accepted(org_id, member, already_member=existing is not None)
 
 
@@ -528,7 +530,7 @@ def _invite_not_found() -> NotFound:
 
 
 def _epoch_to_datetime(seconds: int | float) -> datetime:
-    return datetime.fromtimestamp(int(seconds), tz=timezone.utc)
+    return datetime.fromtimestamp(int(seconds), tz=UTC)
 
 
 def _encode_cursor(last_evaluated_key: dict | None) -> str | None:

@@ -95,6 +95,8 @@ def _visibility(user: User) -> str:
 def _settings_out(user: User) -> SettingsOut:
     settings = user.settings
     return SettingsOut(
-        email_notifications=True if settings is None or settings.email_notifications is None else settings.email_notifications,
+        email_notifications=True
+        if settings is None or settings.email_notifications is None
+        else settings.email_notifications,
         profile_visibility=_visibility(user),
     )

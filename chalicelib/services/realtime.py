@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib.adapters import websocket
 from chalicelib import auth
+from chalicelib.adapters import websocket
 from chalicelib.errors import TransientFailure, Unauthorized, ValidationFailed
 from chalicelib.models.connection import Connection
 from chalicelib.models.user import User

@@ -16,6 +16,7 @@ from chalicelib.models.user import TUTOR_DIRECTORY_ACTIVE, TutorProfile, User
 from chalicelib.schemas.users import TutorListQuery, TutorOut, TutorPage, TutorProfileIn, TutorProfileOut
 from chalicelib.services import avatars, identity, profiles
 
+
 def put_profile(user: User, body: TutorProfileIn) -> TutorProfileOut:
     if user.role != "tutor":
         raise Forbidden("Only tutors have a tutor profile.", code="not_a_tutor")
@@ -95,6 +96,8 @@ def _decode_cursor(cursor: str) -> dict:
     if not valid:
         raise ValidationFailed(
             "The cursor is invalid.",
-            details=[{"field": "query.cursor", "message": "not a cursor returned by this API", "type": "invalid_cursor"}],
+            details=[
+                {"field": "query.cursor", "message": "not a cursor returned by this API", "type": "invalid_cursor"}
+            ],
         )
     return {name: {"S": value} for name, value in plain.items()}

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from chalicelib.observability import logger
+from chalicelib.observability import logger, metrics, tracer
 from chalicelib.services import avatars
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -31,5 +31,7 @@ def process_record(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 def handler(event: dict, context: object) -> dict:
     return process_partial_response(event=event, record_handler=process_record, processor=processor, context=context)

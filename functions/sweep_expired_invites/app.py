@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.observability import logger
+from chalicelib.observability import logger, metrics, tracer
 from chalicelib.services import orgs
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     logger.info("sweep expired invites", extra={"event_id": (event or {}).get("id")})
-    return {"deleted": orgs.sweep_expired_invites()}
+    deleted = orgs.sweep_expired_invites()
+    metrics.add_metric(name="InvitesExpired", unit="Count", value=deleted)
+    return {"deleted": deleted}

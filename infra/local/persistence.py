@@ -69,7 +69,11 @@ class StateStore:
                 obj = s3.get_object(Bucket=bucket, Key=entry["Key"])
                 name = quote(entry["Key"], safe="")
                 (folder / name).write_bytes(obj["Body"].read())
-                meta = {"key": entry["Key"], "content_type": obj.get("ContentType"), "metadata": obj.get("Metadata", {})}
+                meta = {
+                    "key": entry["Key"],
+                    "content_type": obj.get("ContentType"),
+                    "metadata": obj.get("Metadata", {}),
+                }
                 (folder / f"{name}.meta.json").write_text(json.dumps(meta))
 
     # ------------------------------------------------------------------ restore

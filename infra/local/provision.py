@@ -12,8 +12,9 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 
@@ -125,7 +126,13 @@ class Provisioner:
             p = self.t.resolve(r.properties)
             kwargs = {
                 k: p[k]
-                for k in ("Policies", "UsernameAttributes", "AutoVerifiedAttributes", "AccountRecoverySetting", "Schema")
+                for k in (
+                    "Policies",
+                    "UsernameAttributes",
+                    "AutoVerifiedAttributes",
+                    "AccountRecoverySetting",
+                    "Schema",
+                )
                 if k in p
             }
             pool_id = idp.create_user_pool(PoolName=name, **kwargs)["UserPool"]["Id"]
@@ -142,21 +149,35 @@ class Provisioner:
             client_id = existing["ClientId"]
         else:
             keys = (
-                "GenerateSecret", "ExplicitAuthFlows", "PreventUserExistenceErrors", "EnableTokenRevocation",
-                "AccessTokenValidity", "IdTokenValidity", "RefreshTokenValidity", "TokenValidityUnits",
+                "GenerateSecret",
+                "ExplicitAuthFlows",
+                "PreventUserExistenceErrors",
+                "EnableTokenRevocation",
+                "AccessTokenValidity",
+                "IdTokenValidity",
+                "RefreshTokenValidity",
+                "TokenValidityUnits",
             )
             kwargs = {k: p[k] for k in keys if k in p}
-            client_id = idp.create_user_pool_client(UserPoolId=pool_id, ClientName=name, **kwargs)[
-                "UserPoolClient"
-            ]["ClientId"]
+            client_id = idp.create_user_pool_client(UserPoolId=pool_id, ClientName=name, **kwargs)["UserPoolClient"][
+                "ClientId"
+            ]
         self.t.bind(r.logical_id, client_id)
 
     # ------------------------------------------------------------------ SQS
     def _queue(self, r: Resource) -> None:
         p = self.t.resolve(r.properties)
         attributes = {}
-        for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds",
-                    "FifoQueue", "ContentBasedDeduplication", "SqsManagedSseEnabled", "MaximumMessageSize"):
+        for key in (
+            "VisibilityTimeout",
+            "MessageRetentionPeriod",
+            "DelaySeconds",
+            "ReceiveMessageWaitTimeSeconds",
+            "FifoQueue",
+            "ContentBasedDeduplication",
+            "SqsManagedSseEnabled",
+            "MaximumMessageSize",
+        ):
             if key in p:
                 value = p[key]
                 attributes[key] = str(value).lower() if isinstance(value, bool) else str(value)
@@ -175,8 +196,13 @@ class Provisioner:
             pass
         kwargs = {
             k: p[k]
-            for k in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes",
-                      "StreamSpecification")
+            for k in (
+                "AttributeDefinitions",
+                "KeySchema",
+                "GlobalSecondaryIndexes",
+                "LocalSecondaryIndexes",
+                "StreamSpecification",
+            )
             if k in p
         }
         ddb.create_table(TableName=r.physical_id, BillingMode=p.get("BillingMode", "PAY_PER_REQUEST"), **kwargs)
@@ -236,7 +262,9 @@ class Provisioner:
             "Handler": p["Handler"],
             "Timeout": int(p.get("Timeout", 3)),
             "MemorySize": int(p.get("MemorySize", 128)),
-            "Environment": {"Variables": {k: str(v) for k, v in (p.get("Environment") or {}).get("Variables", {}).items()}},
+            "Environment": {
+                "Variables": {k: str(v) for k, v in (p.get("Environment") or {}).get("Variables", {}).items()}
+            },
         }
         try:
             lam.get_function(FunctionName=r.physical_id)
@@ -267,9 +295,7 @@ class Provisioner:
         else:
             definition = json.dumps(p["Definition"])
         substitutions = p.get("DefinitionSubstitutions") or {}
-        definition = re.sub(
-            r"\$\{(\w+)\}", lambda m: str(substitutions.get(m.group(1), m.group(0))), definition
-        )
+        definition = re.sub(r"\$\{(\w+)\}", lambda m: str(substitutions.get(m.group(1), m.group(0))), definition)
         json.loads(definition)  # fail here, loudly, on a broken substitution
         name = r.attributes["Name"]
         try:

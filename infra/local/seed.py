@@ -38,8 +38,11 @@ def seed() -> tuple[SampleAccount, ...]:
     for account in ACCOUNTS:
         signup_role = "tutor" if account.role == "tutor" else "student"
         try:
-            identity.sign_up(SignUpRequest(email=account.email, password=account.password,
-                                           display_name=account.display_name, role=signup_role))
+            identity.sign_up(
+                SignUpRequest(
+                    email=account.email, password=account.password, display_name=account.display_name, role=signup_role
+                )
+            )
         except Conflict:
             pass  # already there from an earlier run
         user_id = identity.user_id_for_email(account.email)
@@ -48,10 +51,16 @@ def seed() -> tuple[SampleAccount, ...]:
         users[account.role] = User.get(user_id)
 
     if users["tutor"].tutor is None:
-        tutors.put_profile(users["tutor"], TutorProfileIn(
-            subjects=["python", "video editing"], years_experience=6, hourly_rate_cents=4500,
-            currency="USD", active=True,
-        ))
+        tutors.put_profile(
+            users["tutor"],
+            TutorProfileIn(
+                subjects=["python", "video editing"],
+                years_experience=6,
+                hourly_rate_cents=4500,
+                currency="USD",
+                active=True,
+            ),
+        )
     mine = orgs.list_my_orgs(users["tutor"], PageQuery())
     if not any(org.name == ORG_NAME for org in mine.items):
         org = orgs.create_org(users["tutor"], OrgCreate(name=ORG_NAME, description="Sample organization"))

@@ -43,7 +43,7 @@ class Ports:
     ws_management: int = 8002
 
     @classmethod
-    def from_env(cls) -> "Ports":
+    def from_env(cls) -> Ports:
         return cls(
             api=int(os.environ.get("LECTERN_API_PORT", 8000)),
             ws=int(os.environ.get("LECTERN_WS_PORT", 8001)),
@@ -52,7 +52,7 @@ class Ports:
         )
 
     @classmethod
-    def free(cls) -> "Ports":
+    def free(cls) -> Ports:
         return cls(api=free_port(), ws=free_port(), emulator=free_port(), ws_management=free_port())
 
 
@@ -73,7 +73,7 @@ class LocalStack:
         self._stopping = threading.Event()
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> "LocalStack":
+    def start(self) -> LocalStack:
         self._environment_for_emulator()
         self._start_emulator()
 
@@ -112,8 +112,15 @@ class LocalStack:
 
     def write_env_file(self, path: Path) -> None:
         """The settings of this running stack, for tools started beside it (the CLI)."""
-        names = [*self.provisioned.environment, "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION",
-                 "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AUTO_CONFIRM_SIGNUPS"]
+        names = [
+            *self.provisioned.environment,
+            "AWS_ENDPOINT_URL",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AUTO_CONFIRM_SIGNUPS",
+        ]
         path.write_text("".join(f"{name}={os.environ[name]}\n" for name in names if name in os.environ))
 
     def save(self) -> None:
@@ -176,14 +183,15 @@ class LocalStack:
 
     def _start_api_and_gateway(self) -> None:
         import app as lectern
-
         from infra.local.api_server import ApiServer
         from infra.local.ws_gateway import WebsocketGateway
 
         api = ApiServer(lectern.app, self.host, self.ports.api)
         api.start()
         self._threads.append(api)
-        gateway = WebsocketGateway(lectern.app, host=self.host, port=self.ports.ws, management_port=self.ports.ws_management)
+        gateway = WebsocketGateway(
+            lectern.app, host=self.host, port=self.ports.ws, management_port=self.ports.ws_management
+        )
         gateway.start()
         self._threads.append(gateway)
 

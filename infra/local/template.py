@@ -41,9 +41,7 @@ class Template:
         self.stack_name = stack_name
         self.region = region
         raw = cfn_yaml.load(str(path))
-        self.parameters = {
-            name: _parameter_default(spec) for name, spec in (raw.get("Parameters") or {}).items()
-        }
+        self.parameters = {name: _parameter_default(spec) for name, spec in (raw.get("Parameters") or {}).items()}
         globals_ = (raw.get("Globals") or {}).get("Function", {})
         self.resources: dict[str, Resource] = {}
         for logical_id, spec in raw["Resources"].items():
@@ -95,7 +93,7 @@ class Template:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self._ref(arg)
             if key == "Fn::GetAtt":

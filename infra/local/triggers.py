@@ -12,7 +12,8 @@ import logging
 import re
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from infra.local.provision import QueueSubscription, Schedule
 
@@ -35,9 +36,9 @@ class QueuePoller(threading.Thread):
         self._sqs, self._lambda, self._region = sqs, lam, region
         self._stop_event = threading.Event()
         self.busy = threading.Event()
-        self.queue_arn = self._sqs.get_queue_attributes(
-            QueueUrl=subscription.queue_url, AttributeNames=["QueueArn"]
-        )["Attributes"]["QueueArn"]
+        self.queue_arn = self._sqs.get_queue_attributes(QueueUrl=subscription.queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
 
     def stop(self) -> None:
         self._stop_event.set()

@@ -37,10 +37,9 @@ import logging
 import os
 import re
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -49,27 +48,13 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from infra.local.lambda_dispatch import LambdaContext
+
 log = logging.getLogger("lectern.local.ws_gateway")
 
 MAX_MESSAGE_BYTES = 128 * 1024  # API Gateway's limit for a message, in and out
 CONNECT_TIMEOUT_S = 29  # API Gateway's integration timeout bounds $connect
 SEND_TIMEOUT_S = 10
-
-
-@dataclass
-class LambdaContext:
-    function_name: str
-    aws_request_id: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int = 128
-    function_version: str = "$LATEST"
-    log_group_name: str = ""
-    log_stream_name: str = ""
-    timeout_s: float = 29.0
-    _started: float = field(default_factory=time.monotonic)
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.timeout_s - (time.monotonic() - self._started)) * 1000))
 
 
 @dataclass
@@ -308,8 +293,14 @@ class WebsocketGateway:
         finally:
             connection.handler_done.set()
 
-    async def _send_gateway_error(self, socket: ServerConnection, connection: _Connection, event: dict, text: str) -> None:
-        frame = {"message": text, "connectionId": connection.connection_id, "requestId": event["requestContext"]["requestId"]}
+    async def _send_gateway_error(
+        self, socket: ServerConnection, connection: _Connection, event: dict, text: str
+    ) -> None:
+        frame = {
+            "message": text,
+            "connectionId": connection.connection_id,
+            "requestId": event["requestContext"]["requestId"],
+        }
         try:
             await socket.send(json.dumps(frame))
         except ConnectionClosed:
@@ -341,8 +332,10 @@ class WebsocketGateway:
         handler = self.app.handler_map[config.name]
         context = LambdaContext(
             function_name=f"{self.app.app_name}-{self.stage}-{config.name}",
-            aws_request_id=str(uuid.uuid4()),
+            memory_limit_in_mb=128,
             invoked_function_arn=f"arn:aws:lambda:{self.region}:123456789012:function:{self.app.app_name}-{config.name}",
+            timeout_s=CONNECT_TIMEOUT_S,
+            aws_request_id=str(uuid.uuid4()),
         )
         loop = asyncio.get_running_loop()
         try:
@@ -398,7 +391,7 @@ class WebsocketGateway:
         # response is still on its way.
         try:
             await asyncio.wait_for(connection.open_event.wait(), SEND_TIMEOUT_S / 2)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
         try:
             text = data.decode("utf-8")
@@ -512,7 +505,7 @@ def _phrase(status: int) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _iso(moment: datetime) -> str:

@@ -260,7 +260,11 @@ def test_bad_tokens_get_401(api, accounts, cognito, pool, case, expected_code):
         "id_token": lambda: account.id_token,
         # Same signature, different payload (another user's id).
         "tampered": lambda: ".".join(
-            [header, jwt.utils.base64url_encode(json.dumps({**claims, "sub": str(uuid.uuid4())}).encode()).decode(), signature]
+            [
+                header,
+                jwt.utils.base64url_encode(json.dumps({**claims, "sub": str(uuid.uuid4())}).encode()).decode(),
+                signature,
+            ]
         ),
     }
     if case == "missing":
@@ -318,9 +322,7 @@ def test_password_reset_sets_the_new_password_and_signs_out(api, accounts, cogni
         json={"email": account.email, "code": "moto-confirmation-code:000000", "new_password": new_password},
     )
     weak = api.post("/auth/password/reset", json={"email": account.email, "code": code, "new_password": "weak"})
-    unknown = api.post(
-        "/auth/password/reset", json={"email": new_email(), "code": code, "new_password": new_password}
-    )
+    unknown = api.post("/auth/password/reset", json={"email": new_email(), "code": code, "new_password": new_password})
     done = api.post("/auth/password/reset", json={"email": account.email, "code": code, "new_password": new_password})
 
     # THEN the bad attempts are 400 naming the field, the good one 204

@@ -10,8 +10,8 @@ A new route fails `test_every_route_is_in_the_matrix` until its row is written h
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 import pytest
 
@@ -63,8 +63,9 @@ def world(api) -> World:
     }
     org_a = api.post("/orgs", json={"name": "Org A"}, headers=who["org_owner"].headers).json()["org_id"]
     org_b = api.post("/orgs", json={"name": "Org B"}, headers=who["other_org_admin"].headers).json()["org_id"]
-    added = api.put(f"/orgs/{org_a}/members/{who['org_member'].user_id}", json={"role": "member"},
-                    headers=who["org_owner"].headers)
+    added = api.put(
+        f"/orgs/{org_a}/members/{who['org_member'].user_id}", json={"role": "member"}, headers=who["org_owner"].headers
+    )
     assert added.status_code == 200, added.text
     return World(api, accounts, who, org_a, org_b)
 
@@ -141,14 +142,19 @@ def renew_session(world: World, caller: str, response) -> None:
     account = world.who[caller]
     if account is not None:
         tokens = world.accounts.login(account.email, account.password)
-        world.who[caller] = replace(account, access_token=tokens["access_token"],
-                                    refresh_token=tokens["refresh_token"], id_token=tokens["id_token"])
+        world.who[caller] = replace(
+            account,
+            access_token=tokens["access_token"],
+            refresh_token=tokens["refresh_token"],
+            id_token=tokens["id_token"],
+        )
 
 
 def rejoin_after_leaving(world: World, caller: str, response) -> None:
     if response.status_code == 204:
-        world.api.put(f"/orgs/{world.org_a}/members/{world.who[caller].user_id}", json={"role": "member"},
-                      headers=world.owner())
+        world.api.put(
+            f"/orgs/{world.org_a}/members/{world.who[caller].user_id}", json={"role": "member"}, headers=world.owner()
+        )
 
 
 def login_body(world: World, caller: str) -> Request:
@@ -158,7 +164,9 @@ def login_body(world: World, caller: str) -> Request:
 
 def refresh_body(world: World, caller: str) -> Request:
     tutor = world.who["tutor"]
-    return Request("/auth/refresh", {"refresh_token": world.accounts.login(tutor.email, tutor.password)["refresh_token"]})
+    return Request(
+        "/auth/refresh", {"refresh_token": world.accounts.login(tutor.email, tutor.password)["refresh_token"]}
+    )
 
 
 def signup_body(world: World, caller: str) -> Request:
@@ -172,16 +180,24 @@ ROWS = [
     Row("POST", "/auth/login", everyone(200), login_body),
     Row("POST", "/auth/refresh", everyone(200), refresh_body),
     Row("POST", "/auth/password/forgot", everyone(202), fixed("/auth/password/forgot", {"email": fresh_email()})),
-    Row("POST", "/auth/password/reset", everyone(400), fixed(
-        "/auth/password/reset", {"email": fresh_email(), "code": "123456", "new_password": "Matrix-password-2"})),
+    Row(
+        "POST",
+        "/auth/password/reset",
+        everyone(400),
+        fixed("/auth/password/reset", {"email": fresh_email(), "code": "123456", "new_password": "Matrix-password-2"}),
+    ),
     Row("POST", "/auth/logout", signed_in(204), fixed("/auth/logout"), after=renew_session),
     # Profiles
     Row("GET", "/me", signed_in(200), fixed("/me")),
     Row("PATCH", "/me", signed_in(200), fixed("/me", {"bio": "matrix"})),
     Row("POST", "/me/avatar", signed_in(201), fixed("/me/avatar", {"content_type": "image/png", "size": 1000})),
     Row("GET", "/users/{user_id}", signed_in(200), fixed("/users/{student_id}")),
-    Row("PUT", "/me/tutor-profile", signed_in(403, tutor=200), fixed(
-        "/me/tutor-profile", {"subjects": ["math"], "years_experience": 3, "hourly_rate_cents": 1000})),
+    Row(
+        "PUT",
+        "/me/tutor-profile",
+        signed_in(403, tutor=200),
+        fixed("/me/tutor-profile", {"subjects": ["math"], "years_experience": 3, "hourly_rate_cents": 1000}),
+    ),
     Row("GET", "/tutors", everyone(200), fixed("/tutors")),
     # Organizations
     Row("POST", "/orgs", signed_in(201), fixed("/orgs", {"name": "Another org"})),
@@ -191,10 +207,19 @@ ROWS = [
     Row("GET", "/orgs/{org_id}/members", org_a_members(200), fixed("/orgs/{a}/members")),
     Row("PUT", "/orgs/{org_id}/members/{user_id}", org_a_admins(200), new_member),
     Row("DELETE", "/orgs/{org_id}/members/{user_id}", org_a_admins(204), existing_member_to_remove),
-    Row("POST", "/orgs/{org_id}/leave", org_a_members(204, org_owner=409, platform_admin=404),
-        fixed("/orgs/{a}/leave"), after=rejoin_after_leaving),
-    Row("POST", "/orgs/{org_id}/invites", org_a_admins(201), lambda w, c: Request(
-        f"/orgs/{w.org_a}/invites", {"email": fresh_email()})),
+    Row(
+        "POST",
+        "/orgs/{org_id}/leave",
+        org_a_members(204, org_owner=409, platform_admin=404),
+        fixed("/orgs/{a}/leave"),
+        after=rejoin_after_leaving,
+    ),
+    Row(
+        "POST",
+        "/orgs/{org_id}/invites",
+        org_a_admins(201),
+        lambda w, c: Request(f"/orgs/{w.org_a}/invites", {"email": fresh_email()}),
+    ),
     Row("GET", "/orgs/{org_id}/invites", org_a_admins(200), fixed("/orgs/{a}/invites")),
     Row("DELETE", "/orgs/{org_id}/invites/{invite_id}", org_a_admins(204), pending_invite),
     Row("POST", "/invites/accept", signed_in(403), invite_for_someone_else),

@@ -183,7 +183,9 @@ def _bad_file(case: str) -> bytes:
         return out.getvalue()
     if case == "truncated_png":
         # Noise does not compress: cutting the file leaves the pixel data short.
-        noise = Image.frombytes("RGB", (200, 200), bytes(range(256)) * (200 * 200 * 3 // 256) + b"\x00" * (200 * 200 * 3 % 256))
+        noise = Image.frombytes(
+            "RGB", (200, 200), bytes(range(256)) * (200 * 200 * 3 // 256) + b"\x00" * (200 * 200 * 3 % 256)
+        )
         out = io.BytesIO()
         noise.save(out, "PNG")
         return out.getvalue()[: len(out.getvalue()) // 2]

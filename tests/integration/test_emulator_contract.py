@@ -28,8 +28,12 @@ def aws(stack):
 def make_function(aws, handler) -> str:
     name = f"contract-{uuid.uuid4().hex[:8]}"
     aws("lambda").create_function(
-        FunctionName=name, Runtime="python3.11", Role=LOCAL_ROLE, Handler="unused.handler",
-        Code={"ZipFile": _placeholder_zip()}, Timeout=10,
+        FunctionName=name,
+        Runtime="python3.11",
+        Role=LOCAL_ROLE,
+        Handler="unused.handler",
+        Code={"ZipFile": _placeholder_zip()},
+        Timeout=10,
     )
     lambda_dispatch.register(name, handler)
     return name
@@ -103,7 +107,9 @@ def test_s3_object_created_reaches_a_function_through_sqs(aws, stack):
 
     poller = QueuePoller(
         QueueSubscription(queue_url, make_function(aws, handler), batch_size=10, reports_batch_failures=True),
-        sqs, aws("lambda"), "us-east-1",
+        sqs,
+        aws("lambda"),
+        "us-east-1",
     )
 
     # WHEN objects are written inside and outside the prefix
@@ -135,23 +141,36 @@ def test_state_machine_map_retry_and_catch_run_for_real(aws):
     def reject(event, context):
         raise MediaRejected("bad input")
 
-    arns = {name: f"arn:aws:lambda:us-east-1:123456789012:function:{make_function(aws, fn)}"
-            for name, fn in {"flaky": flaky, "square": square, "reject": reject}.items()}
+    arns = {
+        name: f"arn:aws:lambda:us-east-1:123456789012:function:{make_function(aws, fn)}"
+        for name, fn in {"flaky": flaky, "square": square, "reject": reject}.items()
+    }
     definition = {
         "StartAt": "Flaky",
         "States": {
             "Flaky": {
-                "Type": "Task", "Resource": arns["flaky"], "ResultPath": "$.flaky",
-                "Retry": [{"ErrorEquals": ["TransientFailure"], "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 1}],
+                "Type": "Task",
+                "Resource": arns["flaky"],
+                "ResultPath": "$.flaky",
+                "Retry": [
+                    {"ErrorEquals": ["TransientFailure"], "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 1}
+                ],
                 "Next": "Squares",
             },
             "Squares": {
-                "Type": "Map", "ItemsPath": "$.flaky.items", "MaxConcurrency": 2, "ResultPath": "$.squares",
-                "Iterator": {"StartAt": "Square", "States": {"Square": {"Type": "Task", "Resource": arns["square"], "End": True}}},
+                "Type": "Map",
+                "ItemsPath": "$.flaky.items",
+                "MaxConcurrency": 2,
+                "ResultPath": "$.squares",
+                "Iterator": {
+                    "StartAt": "Square",
+                    "States": {"Square": {"Type": "Task", "Resource": arns["square"], "End": True}},
+                },
                 "Next": "Reject",
             },
             "Reject": {
-                "Type": "Task", "Resource": arns["reject"],
+                "Type": "Task",
+                "Resource": arns["reject"],
                 "Catch": [{"ErrorEquals": ["MediaRejected"], "ResultPath": "$.failure", "Next": "Rejected"}],
                 "End": True,
             },

@@ -32,6 +32,4 @@ def test_no_server_errors_and_responses_match_their_schema(case, api, fuzzer):
     # A fresh token per case: the fuzzer may sign itself out (POST /auth/logout).
     login = api.post("/auth/login", json={"email": fuzzer.email, "password": fuzzer.password})
     headers = {"Authorization": f"Bearer {login.json()['access_token']}"} if login.ok else {}
-    case.call_and_validate(
-        session=api, headers=headers, checks=[not_a_server_error, response_schema_conformance]
-    )
+    case.call_and_validate(session=api, headers=headers, checks=[not_a_server_error, response_schema_conformance])

@@ -13,7 +13,6 @@ import uuid
 
 import pytest
 
-
 # ---------------------------------------------------------------- helpers
 
 
@@ -364,8 +363,9 @@ def test_reinviting_replaces_the_previous_invite_and_revoked_invites_are_gone(ap
 
 def test_invite_roles_follow_the_member_rules(api, accounts, team):
     # Admins invite plain members only; members cannot invite or list invites
-    r = api.post(f"/orgs/{team.org_id}/invites", json={"email": "a@example.com", "role": "admin"},
-                 headers=team.admin.headers)
+    r = api.post(
+        f"/orgs/{team.org_id}/invites", json={"email": "a@example.com", "role": "admin"}, headers=team.admin.headers
+    )
     assert r.status_code == 403 and error_code(r) == "owner_required"
     r = api.post(f"/orgs/{team.org_id}/invites", json={"email": "a@example.com"}, headers=team.member.headers)
     assert r.status_code == 403 and error_code(r) == "insufficient_org_role"

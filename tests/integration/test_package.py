@@ -82,8 +82,14 @@ def test_chalice_functions_may_use_the_tables_buckets_pool_and_connections(packa
     assert "ApiHandlerRole" in roles
     assert policy["Roles"] == [{"Ref": role} for role in roles]
     actions = {a for s in policy["PolicyDocument"]["Statement"] for a in _as_list(s["Action"])}
-    assert {"dynamodb:Query", "dynamodb:UpdateItem", "s3:PutObject", "cognito-idp:AdminConfirmSignUp",
-            "cognito-idp:AdminUserGlobalSignOut", "execute-api:ManageConnections"} <= actions
+    assert {
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+        "s3:PutObject",
+        "cognito-idp:AdminConfirmSignUp",
+        "cognito-idp:AdminUserGlobalSignOut",
+        "execute-api:ManageConnections",
+    } <= actions
     # ... and never a Scan: every read on a request path is a GetItem or a Query
     assert not any(a in ("dynamodb:Scan", "dynamodb:*", "*") for a in actions)
 

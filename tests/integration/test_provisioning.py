@@ -19,8 +19,9 @@ FIXTURE = Path(__file__).parents[1] / "fixtures" / "stack" / "template.yaml"
 
 @pytest.fixture(scope="module")
 def provisioned(stack):
-    template = Template(FIXTURE, stack_name=f"fixture-{uuid.uuid4().hex[:6]}", region="us-east-1",
-                        endpoint_url=stack.endpoint_url)
+    template = Template(
+        FIXTURE, stack_name=f"fixture-{uuid.uuid4().hex[:6]}", region="us-east-1", endpoint_url=stack.endpoint_url
+    )
     provisioner = Provisioner(template, stack.endpoint_url)
     return template, provisioner, provisioner.provision()
 
@@ -36,7 +37,8 @@ def test_functions_get_globals_with_resolved_references(provisioned):
 def test_queues_get_their_redrive_policy(provisioned):
     template, provisioner, result = provisioned
     attributes = provisioner.client("sqs").get_queue_attributes(
-        QueueUrl=result.names["WorkQueue"], AttributeNames=["All"])["Attributes"]
+        QueueUrl=result.names["WorkQueue"], AttributeNames=["All"]
+    )["Attributes"]
     redrive = json.loads(attributes["RedrivePolicy"])
     assert redrive["deadLetterTargetArn"] == template.resources["WorkDeadLetterQueue"].attributes["Arn"]
     assert int(redrive["maxReceiveCount"]) == 2
@@ -84,7 +86,9 @@ def test_scheduled_functions_fire_on_their_rate(provisioned):
     assert handlers.TICKS[-1]["detail-type"] == "Scheduled Event"
 
 
-@pytest.mark.parametrize("expression, seconds", [("rate(1 minute)", 60), ("rate(2 hours)", 7200), ("rate(1 day)", 86400)])
+@pytest.mark.parametrize(
+    "expression, seconds", [("rate(1 minute)", 60), ("rate(2 hours)", 7200), ("rate(1 day)", 86400)]
+)
 def test_rate_expressions(expression, seconds):
     assert rate_seconds(expression) == seconds
 

@@ -35,8 +35,11 @@ class RunningPlatform:
             del env[name]  # the child must configure itself, as on a fresh shell
         self.log = data_dir / f"run-{uuid.uuid4().hex[:6]}.log"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "infra.local"], cwd=ROOT, env=env,
-            stdout=self.log.open("w"), stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "infra.local"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
         )
         self.api = f"http://127.0.0.1:{self.ports.api}"
         deadline = time.monotonic() + 90
@@ -52,8 +55,11 @@ class RunningPlatform:
 
     def s3(self):
         return boto3.client(
-            "s3", endpoint_url=f"http://127.0.0.1:{self.ports.emulator}", region_name="us-east-1",
-            aws_access_key_id="local", aws_secret_access_key="local",
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{self.ports.emulator}",
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
         )
 
     def stop(self) -> int:
@@ -71,8 +77,9 @@ def test_run_prints_urls_seeds_samples_and_keeps_data_across_restarts(tmp_path):
 
     # WHEN a user signs up, creates an organization and an object is uploaded
     email, password = f"keep-{uuid.uuid4().hex[:8]}@example.com", "Kept-across-restarts-1"
-    signup = requests.post(f"{first.api}/auth/signup", timeout=10,
-                           json={"email": email, "password": password, "display_name": "Keeper"})
+    signup = requests.post(
+        f"{first.api}/auth/signup", timeout=10, json={"email": email, "password": password, "display_name": "Keeper"}
+    )
     assert signup.status_code == 201, signup.text
     headers = first.login(email, password)
     org = requests.post(f"{first.api}/orgs", json={"name": "Kept Org"}, headers=headers, timeout=10).json()
@@ -80,8 +87,14 @@ def test_run_prints_urls_seeds_samples_and_keeps_data_across_restarts(tmp_path):
     first.s3().put_object(Bucket=bucket, Key="kept/object.bin", Body=b"kept bytes", ContentType="application/x-kept")
     # ... an operator promotes them with the CLI, configured by the env file the run wrote
     env = dict(line.split("=", 1) for line in (tmp_path / "local.env").read_text().splitlines())
-    promoted = subprocess.run([sys.executable, "-m", "chalicelib.cli", "promote-admin", email], cwd=ROOT,
-                              env={"PATH": os.environ["PATH"], **env}, capture_output=True, text=True, timeout=60)
+    promoted = subprocess.run(
+        [sys.executable, "-m", "chalicelib.cli", "promote-admin", email],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert promoted.returncode == 0, promoted.stderr
     # ... and the platform is stopped with Ctrl-C
     assert first.stop() == 0
@@ -100,8 +113,9 @@ def test_run_prints_urls_seeds_samples_and_keeps_data_across_restarts(tmp_path):
         assert kept["ContentType"] == "application/x-kept"
         # and seeding again did not duplicate the sample organization
         tutor = next(a for a in ACCOUNTS if a.role == "tutor")
-        tutor_orgs = requests.get(f"{second.api}/orgs", headers=second.login(tutor.email, tutor.password),
-                                  timeout=10).json()["items"]
+        tutor_orgs = requests.get(
+            f"{second.api}/orgs", headers=second.login(tutor.email, tutor.password), timeout=10
+        ).json()["items"]
         assert [o["name"] for o in tutor_orgs] == [ORG_NAME]
     finally:
         assert second.stop() == 0

@@ -64,7 +64,9 @@ def test_an_inactive_profile_leaves_the_directory(api, accounts):
     assert len(api.get("/tutors", params={"subject": subject}).json()["items"]) == 1
 
     # WHEN it deactivates its profile
-    response = api.put("/me/tutor-profile", headers=tutor.headers, json={**PROFILE, "subjects": [subject], "active": False})
+    response = api.put(
+        "/me/tutor-profile", headers=tutor.headers, json={**PROFILE, "subjects": [subject], "active": False}
+    )
 
     # THEN it is no longer listed, but keeps its profile
     assert response.status_code == 200 and response.json()["active"] is False

@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import boto3
 import pytest
@@ -82,7 +83,7 @@ def test_bad_frames_get_error_frames_and_keep_the_socket_open(stack, accounts):
         assert unknown["error"]["details"]["action"] == "dance"
         assert not_json["error"]["code"] == "invalid_json"
         assert no_action["error"]["code"] == "validation_failed"
-        assert no_action["error"]["details"][0]["field"] == "action"
+        assert no_action["error"]["details"][0]["field"] == "frame.action"
         # AND the socket still works
         assert request(socket, {"action": "ping"}) == {"type": "pong"}
 
@@ -124,9 +125,11 @@ def test_push_reaches_every_connection_of_the_user_and_nobody_else(stack, accoun
 
     # GIVEN a student with two tabs open and another student with one
     alice, bob = accounts.create(), accounts.create()
-    with open_socket(stack, alice.access_token) as tab1, open_socket(stack, alice.access_token) as tab2, open_socket(
-        stack, bob.access_token
-    ) as bobs:
+    with (
+        open_socket(stack, alice.access_token) as tab1,
+        open_socket(stack, alice.access_token) as tab2,
+        open_socket(stack, bob.access_token) as bobs,
+    ):
         # WHEN the platform pushes to the first student (outside any websocket event)
         delivered = push_to_user(alice.user_id, {"type": "upload.progress", "percent": 40, "name": "лекция 1.mp4"})
 

@@ -53,11 +53,28 @@ def test_ffprobe_probes_a_clip_made_by_ffmpeg(layer_bin, tmp_path):
     clip = tmp_path / "clip.mp4"
     subprocess.run(
         [
-            str(layer_bin / "ffmpeg"), "-hide_banner", "-loglevel", "error",
-            "-f", "lavfi", "-i", "testsrc=duration=1:size=320x240:rate=25",
-            "-f", "lavfi", "-i", "sine=frequency=440:duration=1",
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-            "-shortest", str(clip),
+            str(layer_bin / "ffmpeg"),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=1:size=320x240:rate=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=1",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(clip),
         ],
         check=True,
         timeout=60,
@@ -65,10 +82,19 @@ def test_ffprobe_probes_a_clip_made_by_ffmpeg(layer_bin, tmp_path):
     # WHEN the layer's ffprobe reads it
     probe = subprocess.run(
         [
-            str(layer_bin / "ffprobe"), "-v", "error", "-print_format", "json",
-            "-show_format", "-show_streams", str(clip),
+            str(layer_bin / "ffprobe"),
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+            str(clip),
         ],
-        capture_output=True, text=True, check=True, timeout=60,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     info = json.loads(probe.stdout)
     # THEN it reports one H.264 video and one AAC audio stream lasting about a second
