@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test package layer bench clean promote-admin
+.PHONY: run test package layer web bench clean promote-admin
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,12 +16,21 @@ $(STAMP): requirements.txt requirements-dev.txt
 layer: $(STAMP)
 	bash layers/ffmpeg/build.sh
 
+## The browser pages' dependencies: hls.js from npm (pinned by web/package-lock.json) into web/vendor/.
+web: web/vendor/hls.min.js
+
+web/vendor/hls.min.js: web/package.json web/package-lock.json
+	cd web && npm ci --ignore-scripts --no-audit --no-fund
+	mkdir -p web/vendor
+	cp web/node_modules/hls.js/dist/hls.min.js $@
+
 ## Start the whole platform on 127.0.0.1 (API :8000, websockets :8001, AWS emulator :4566).
-run: $(STAMP) layer
+run: $(STAMP) layer web
 	$(PY) -m infra.local
 
 ## Install what the tests need and run them all.
-test: $(STAMP) layer
+test: $(STAMP) layer web
+	bash tests/install_system_deps.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
@@ -38,4 +47,4 @@ bench: $(STAMP)
 	$(PY) bench/cold_start.py
 
 clean:
-	rm -rf build .pytest_cache layers/ffmpeg/build
+	rm -rf build .pytest_cache layers/ffmpeg/build web/vendor web/node_modules

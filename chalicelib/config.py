@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Settings(BaseModel):
@@ -29,6 +29,10 @@ class Settings(BaseModel):
     users_table_name: str = Field("users", validation_alias="USERS_TABLE_NAME")
     orgs_table_name: str = Field("orgs", validation_alias="ORGS_TABLE_NAME")
     connections_table_name: str = Field("connections", validation_alias="CONNECTIONS_TABLE_NAME")
+    uploads_table_name: str = Field("uploads", validation_alias="UPLOADS_TABLE_NAME")
+    videos_table_name: str = Field("videos", validation_alias="VIDEOS_TABLE_NAME")
+    video_pipeline_state_machine_arn: str = Field("", validation_alias="VIDEO_PIPELINE_STATE_MACHINE_ARN")
+    playback_secret_arn: str = Field("", validation_alias="PLAYBACK_SECRET_ARN")
 
     uploads_bucket_name: str = Field("uploads", validation_alias="UPLOADS_BUCKET_NAME")
     media_bucket_name: str = Field("media", validation_alias="MEDIA_BUCKET_NAME")
@@ -43,6 +47,9 @@ class Settings(BaseModel):
     # from the incoming event; locally it points at the gateway in infra/local.
     websocket_management_url: str = Field("", validation_alias="WEBSOCKET_MANAGEMENT_URL")
     websocket_url: str = Field("", validation_alias="WEBSOCKET_URL")
+    # The API's public base URL (https://api.example.com/v1) for links it signs; empty: taken
+    # from each request (Host + stage), see chalicelib/api/videos.py.
+    public_api_url: str = Field("", validation_alias="PUBLIC_API_URL")
 
     ffmpeg_binary: str = Field("ffmpeg", validation_alias="FFMPEG_BINARY")
     ffprobe_binary: str = Field("ffprobe", validation_alias="FFPROBE_BINARY")
@@ -52,6 +59,26 @@ class Settings(BaseModel):
     presigned_url_ttl_seconds: int = Field(900, validation_alias="PRESIGNED_URL_TTL_SECONDS")
     media_url_ttl_seconds: int = Field(3600, validation_alias="MEDIA_URL_TTL_SECONDS")
     invite_ttl_seconds: int = Field(7 * 24 * 3600, validation_alias="INVITE_TTL_SECONDS")
+
+    # Video uploads (POST /uploads). Browsers and the CLI PUT straight to S3 with these.
+    max_upload_bytes: int = Field(10 * 1024**3, validation_alias="MAX_UPLOAD_BYTES")
+    # Comma-separated in the environment; a tuple here.
+    allowed_video_content_types: tuple[str, ...] = Field(
+        ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska"),
+        validation_alias="ALLOWED_VIDEO_CONTENT_TYPES",
+    )
+    upload_url_ttl_seconds: int = Field(3600, validation_alias="UPLOAD_URL_TTL_SECONDS")
+    # An unfinished upload's record expires with its parts (the bucket aborts them after 2 days).
+    upload_record_ttl_seconds: int = Field(2 * 24 * 3600, validation_alias="UPLOAD_RECORD_TTL_SECONDS")
+    # Where POST /uploads/{id}/complete re-announces a verified original (see services/uploads.py).
+    video_uploads_queue_url: str = Field("", validation_alias="VIDEO_UPLOADS_QUEUE_URL")
+
+    @field_validator("allowed_video_content_types", mode="before")
+    @classmethod
+    def _split_types(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(t.strip().lower() for t in value.split(",") if t.strip())
+        return value
 
     def table_names(self) -> list[str]:
         return [getattr(self, f) for f in type(self).model_fields if f.endswith("_table_name")]

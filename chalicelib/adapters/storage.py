@@ -2,7 +2,12 @@
 
 Thin on purpose; the avatar and video pipelines share it. Presigned URLs are signed
 locally (no network call). The emulator enforces none of the POST policy conditions,
-so consumers must still check what arrived (see `head`).
+signed headers or expiries, so consumers must still check what arrived (see `head`).
+
+Multipart uploads (video originals): `create_multipart_upload`, one presigned URL per
+part (`presigned_upload_part`), `list_parts`, `complete_multipart_upload`,
+`abort_multipart_upload`. A multipart upload that no longer exists (completed or
+aborted) raises NotFound with code `no_such_upload`.
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.adapters.aws import client, error_code
-from chalicelib.errors import LecternError, NotFound, TransientFailure
+from chalicelib.errors import Conflict, LecternError, NotFound, TransientFailure
 
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
+_BAD_PARTS = {"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "MalformedXML"}
 _TRANSIENT = {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "503", "500"}
 
 
@@ -21,6 +27,19 @@ _TRANSIENT = {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout
 class PresignedPost:
     url: str
     fields: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PresignedPut:
+    url: str
+    headers: dict[str, str]  # the client must send exactly these: they are signed
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    part_number: int
+    size: int
+    etag: str
 
 
 @dataclass(frozen=True)
@@ -50,6 +69,104 @@ def presigned_post(
         Bucket=bucket, Key=key, Fields=fields, Conditions=conditions, ExpiresIn=expires_in
     )
     return PresignedPost(url=signed["url"], fields=dict(signed["fields"]))
+
+
+def presigned_put(
+    bucket: str,
+    key: str,
+    *,
+    content_type: str,
+    content_length: int,
+    checksum_sha256: str | None,
+    expires_in: int,
+) -> PresignedPut:
+    """A single PUT of exactly `content_length` bytes of `content_type`.
+
+    Content-Type, Content-Length and x-amz-checksum-sha256 become signed headers: on AWS a
+    PUT with another type, size or content is refused (SignatureDoesNotMatch / BadDigest).
+    """
+    params: dict[str, Any] = {
+        "Bucket": bucket,
+        "Key": key,
+        "ContentType": content_type,
+        "ContentLength": content_length,
+    }
+    headers = {"Content-Type": content_type, "Content-Length": str(content_length)}
+    if checksum_sha256:
+        params["ChecksumSHA256"] = checksum_sha256
+        headers["x-amz-checksum-sha256"] = checksum_sha256
+    url = client("s3").generate_presigned_url("put_object", Params=params, ExpiresIn=expires_in)
+    return PresignedPut(url=url, headers=headers)
+
+
+def create_multipart_upload(bucket: str, key: str, *, content_type: str, metadata: dict[str, str] | None = None) -> str:
+    """Start a multipart upload of `key`; returns S3's upload id."""
+    response = _call(
+        "create_multipart_upload", Bucket=bucket, Key=key, ContentType=content_type, Metadata=metadata or {}
+    )
+    return response["UploadId"]
+
+
+def presigned_upload_part(bucket: str, key: str, upload_id: str, part_number: int, *, expires_in: int) -> str:
+    """A URL that accepts one PUT of part `part_number` (signed for that number only)."""
+    return client("s3").generate_presigned_url(
+        "upload_part",
+        Params={"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": part_number},
+        ExpiresIn=expires_in,
+    )
+
+
+def list_parts(bucket: str, key: str, upload_id: str) -> list[PartInfo]:
+    """Every part received so far, in part-number order (all pages: S3 returns 1,000 at most)."""
+    parts: list[PartInfo] = []
+    marker = 0
+    while True:
+        response = _call(
+            "list_parts", Bucket=bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker, MaxParts=1000
+        )
+        parts.extend(
+            PartInfo(part_number=int(p["PartNumber"]), size=int(p["Size"]), etag=p["ETag"].strip('"'))
+            for p in response.get("Parts", [])
+        )
+        if not response.get("IsTruncated"):
+            return parts
+        marker = int(response["NextPartNumberMarker"])
+
+
+def complete_multipart_upload(bucket: str, key: str, upload_id: str, parts: list[PartInfo]) -> str:
+    """Join the parts into the object; returns its ETag. Conflict when S3 refuses the parts."""
+    response = _call(
+        "complete_multipart_upload",
+        Bucket=bucket,
+        Key=key,
+        UploadId=upload_id,
+        MultipartUpload={"Parts": [{"PartNumber": p.part_number, "ETag": f'"{p.etag}"'} for p in parts]},
+    )
+    return response.get("ETag", "").strip('"')
+
+
+def abort_multipart_upload(bucket: str, key: str, upload_id: str) -> None:
+    """Drop the upload and its parts; NotFound (`no_such_upload`) when it is already gone."""
+    _call("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
+
+
+def sha256_base64(bucket: str, key: str, *, chunk_bytes: int = 1024 * 1024) -> str:
+    """The base64 SHA-256 of the whole object, streamed (memory stays at one chunk).
+
+    Reads every byte: fine locally and for modest files; on AWS a 10 GiB original takes
+    minutes, which is why services/uploads.py documents this as the verification cost.
+    """
+    import base64
+    import hashlib
+
+    digest = hashlib.sha256()
+    body = _call("get_object", Bucket=bucket, Key=key)["Body"]
+    try:
+        for chunk in body.iter_chunks(chunk_bytes):
+            digest.update(chunk)
+    finally:
+        body.close()
+    return base64.b64encode(digest.digest()).decode()
 
 
 def presigned_get(bucket: str, key: str, *, expires_in: int) -> str:
@@ -106,6 +223,12 @@ def _call(operation: str, **params: Any) -> dict:
         return getattr(client("s3"), operation)(**params)
     except ClientError as exc:
         code = error_code(exc)
+        if code == "NoSuchUpload":
+            raise NotFound(
+                "The multipart upload no longer exists.", code="no_such_upload", details={"key": params.get("Key")}
+            ) from exc
+        if code in _BAD_PARTS:
+            raise Conflict("Storage refused the parts.", code="invalid_parts", details={"reason": code}) from exc
         if code in _MISSING:
             raise NotFound("The object does not exist.", details={"key": params.get("Key")}) from exc
         if code in _TRANSIENT:

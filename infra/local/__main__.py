@@ -38,6 +38,7 @@ def _banner(stack: LocalStack, data_dir: Path, accounts) -> None:
     lines = [
         "",
         "Lectern is running locally.",
+        f"  Upload a video  {stack.web_url}/upload.html",
         f"  API             {stack.api_url}",
         f"  API docs        {stack.api_url}/docs",
         f"  Health          {stack.api_url}/health",

@@ -67,6 +67,8 @@ class Provisioner:
             self._user_pool(pool)
         for pool_client in self.t.of_type("AWS::Cognito::UserPoolClient"):
             self._user_pool_client(pool_client)
+        for secret in self.t.of_type("AWS::SecretsManager::Secret"):
+            self._secret(secret)
         # Dead-letter queues first: redrive policies name them.
         queues = self.t.of_type("AWS::SQS::Queue")
         for queue in sorted(queues, key=lambda q: "RedrivePolicy" in q.properties):
@@ -163,6 +165,21 @@ class Provisioner:
                 "ClientId"
             ]
         self.t.bind(r.logical_id, client_id)
+
+    # ------------------------------------------------------------------ Secrets Manager
+    def _secret(self, r: Resource) -> None:
+        sm = self.client("secretsmanager")
+        name = f"{self.t.stack_name}-{r.logical_id}"
+        try:
+            arn = sm.describe_secret(SecretId=name)["ARN"]
+        except sm.exceptions.ResourceNotFoundException:
+            spec = self.t.resolve(r.properties).get("GenerateSecretString", {})
+            value = sm.get_random_password(
+                PasswordLength=int(spec.get("PasswordLength", 32)),
+                ExcludePunctuation=bool(spec.get("ExcludePunctuation", False)),
+            )["RandomPassword"]
+            arn = sm.create_secret(Name=name, SecretString=value)["ARN"]
+        self.t.bind(r.logical_id, arn)
 
     # ------------------------------------------------------------------ SQS
     def _queue(self, r: Resource) -> None:

@@ -41,6 +41,7 @@ class Ports:
     ws: int = 8001
     emulator: int = 4566
     ws_management: int = 8002
+    web: int = 8080
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -49,11 +50,12 @@ class Ports:
             ws=int(os.environ.get("LECTERN_WS_PORT", 8001)),
             emulator=int(os.environ.get("LECTERN_EMULATOR_PORT", 4566)),
             ws_management=int(os.environ.get("LECTERN_WS_MANAGEMENT_PORT", 8002)),
+            web=int(os.environ.get("LECTERN_WEB_PORT", 8080)),
         )
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(api=free_port(), ws=free_port(), emulator=free_port(), ws_management=free_port())
+        return cls(api=free_port(), ws=free_port(), emulator=free_port(), ws_management=free_port(), web=free_port())
 
 
 @dataclass
@@ -68,6 +70,7 @@ class LocalStack:
         self.api_url = f"http://{self.host}:{self.ports.api}"
         self.ws_url = f"ws://{self.host}:{self.ports.ws}"
         self.ws_management_url = f"http://{self.host}:{self.ports.ws_management}"
+        self.web_url = f"http://{self.host}:{self.ports.web}"
         self.names: dict[str, str] = {}
         self._threads: list[Any] = []
         self._stopping = threading.Event()
@@ -184,6 +187,7 @@ class LocalStack:
     def _start_api_and_gateway(self) -> None:
         import app as lectern
         from infra.local.api_server import ApiServer
+        from infra.local.web_server import WebServer
         from infra.local.ws_gateway import WebsocketGateway
 
         api = ApiServer(lectern.app, self.host, self.ports.api)
@@ -194,6 +198,9 @@ class LocalStack:
         )
         gateway.start()
         self._threads.append(gateway)
+        web = WebServer(self.host, self.ports.web, ROOT / "web", {"api_url": self.api_url, "ws_url": self.ws_url})
+        web.start()
+        self._threads.append(web)
 
     def _start_triggers(self) -> None:
         from infra.local.triggers import QueuePoller, Scheduler

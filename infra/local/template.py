@@ -72,7 +72,7 @@ class Template:
             r.physical_id = r.properties.get("FunctionName") or name
             r.attributes["Arn"] = arn.format(service="lambda", rest=f"function:{r.physical_id}")
         elif r.type == STATE_MACHINE:
-            sm_name = r.properties.get("Name") or name
+            sm_name = self.resolve(r.properties["Name"]) if "Name" in r.properties else name
             r.physical_id = arn.format(service="states", rest=f"stateMachine:{sm_name}")
             r.attributes["Name"] = sm_name
             r.attributes["Arn"] = r.physical_id

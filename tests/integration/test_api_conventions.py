@@ -20,7 +20,7 @@ def test_health_reports_every_component(api, stack):
     # WHEN health is asked for
     response = api.get("/health")
 
-    # THEN every table, bucket and the websocket gateway of the template are up
+    # THEN every table, bucket, state machine and the websocket gateway of the template are up
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
@@ -30,8 +30,11 @@ def test_health_reports_every_component(api, stack):
         by_kind.setdefault(component["kind"], set()).add(component["name"])
     assert by_kind["api"] == {"api"}
     assert by_kind["emulator"] == {"emulator"}
-    assert by_kind["table"] == {stack.names[t] for t in ("UsersTable", "OrgsTable", "ConnectionsTable")}
-    assert by_kind["bucket"] == {stack.names[b] for b in ("UploadsBucket", "MediaBucket", "ArchivesBucket")}
+    assert by_kind["table"] == set(stack.provisioned.tables)
+    assert by_kind["bucket"] == set(stack.provisioned.buckets)
+    assert by_kind["state_machine"] == {arn.rsplit(":", 1)[-1] for arn in stack.provisioned.state_machines}
+    assert stack.names["UsersTable"] in by_kind["table"]
+    assert "lectern-local-video-pipeline" in by_kind["state_machine"]
     assert by_kind["websocket_gateway"] == {"websocket-gateway"}
 
 

@@ -173,6 +173,52 @@ def signup_body(world: World, caller: str) -> Request:
     return Request("/auth/signup", {"email": fresh_email(), "password": "Matrix-password-1", "display_name": "M"})
 
 
+def org_a_video(suffix: str = "") -> Callable[[World, str], Request]:
+    """A video of org A's owner, shared with org A, still processing."""
+
+    def prepare(world: World, caller: str) -> Request:
+        from chalicelib.models.video import Video
+
+        video = Video(
+            str(uuid.uuid4()), owner_id=world.who["org_owner"].user_id, org_id=world.org_a, status="PROCESSING"
+        )
+        video.save()
+        return Request(f"/videos/{video.video_id}{suffix}")
+
+    return prepare
+
+
+def student_upload(suffix: str = "") -> Callable[[World, str], Request]:
+    """An upload of the student's, still open."""
+
+    def prepare(world: World, caller: str) -> Request:
+        body = {
+            "filename": "a.mp4",
+            "size": 1000,
+            "content_type": "video/mp4",
+            "purpose": "course_video",
+            "checksum_sha256": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+        }
+        upload = world.api.post("/uploads", json=body, headers=world.who["student"].headers)
+        assert upload.status_code == 201, upload.text
+        return Request(f"/uploads/{upload.json()['upload_id']}{suffix}")
+
+    return prepare
+
+
+def new_upload(world: World, caller: str) -> Request:
+    return Request(
+        "/uploads",
+        {
+            "filename": "a.mp4",
+            "size": 1000,
+            "content_type": "video/mp4",
+            "purpose": "post_video",
+            "checksum_sha256": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+        },
+    )
+
+
 ROWS = [
     # Identity: public routes answer alike whoever calls.
     Row("POST", "/auth/signup", everyone(201), signup_body),
@@ -223,6 +269,16 @@ ROWS = [
     Row("GET", "/orgs/{org_id}/invites", org_a_admins(200), fixed("/orgs/{a}/invites")),
     Row("DELETE", "/orgs/{org_id}/invites/{invite_id}", org_a_admins(204), pending_invite),
     Row("POST", "/invites/accept", signed_in(403), invite_for_someone_else),
+    # Uploads belong to their user alone: anyone else is told there is no such upload.
+    Row("POST", "/uploads", signed_in(201), new_upload),
+    Row("GET", "/uploads/{upload_id}", signed_in(404, student=200), student_upload()),
+    Row("POST", "/uploads/{upload_id}/complete", signed_in(404, student=409), student_upload("/complete")),
+    Row("DELETE", "/uploads/{upload_id}", signed_in(404, student=204), student_upload()),
+    # Videos: the owner, their org's members and platform admins; reprocessing is the owner's.
+    Row("GET", "/videos/{video_id}", org_a_members(200), org_a_video()),
+    Row("GET", "/videos/{video_id}/play", org_a_members(409), org_a_video("/play")),
+    Row("GET", "/videos/{video_id}/hls/{name}", everyone(403), org_a_video("/hls/master.m3u8")),
+    Row("POST", "/videos/{video_id}/reprocess", org_a_members(409, org_member=403), org_a_video("/reprocess")),
     # Platform
     Row("GET", "/health", everyone(200), fixed("/health")),
     Row("GET", "/openapi.json", everyone(200), fixed("/openapi.json")),

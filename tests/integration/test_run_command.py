@@ -29,6 +29,7 @@ class RunningPlatform:
             "LECTERN_WS_PORT": str(self.ports.ws),
             "LECTERN_EMULATOR_PORT": str(self.ports.emulator),
             "LECTERN_WS_MANAGEMENT_PORT": str(self.ports.ws_management),
+            "LECTERN_WEB_PORT": str(self.ports.web),
             "LECTERN_DATA_DIR": str(data_dir),
         }
         for name in [k for k in env if k.endswith(("_TABLE_NAME", "_BUCKET_NAME")) or k == "AWS_ENDPOINT_URL"]:

@@ -1,0 +1,47 @@
+"""Secrets Manager: secret values, fetched once per process.
+
+A warm Lambda keeps its value for its lifetime; a rotated secret reaches a function when
+its container is replaced (or after `secret_string.cache_clear()`). Values are never logged.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from chalicelib.adapters.aws import client, error_code
+from chalicelib.config import get_settings
+from chalicelib.errors import LecternError, TransientFailure
+
+_TRANSIENT = {"ThrottlingException", "InternalServiceError", "ServiceUnavailable", "RequestTimeout"}
+
+
+class SecretUnavailable(LecternError):
+    """A secret the platform needs is not configured or cannot be read."""
+
+    code = "secret_unavailable"
+
+
+@cache
+def secret_string(secret_id: str) -> str:
+    """The current SecretString of `secret_id` (a name or ARN); cached per process."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if not secret_id:
+        raise SecretUnavailable("A required secret is not configured.")
+    try:
+        value = client("secretsmanager").get_secret_value(SecretId=secret_id).get("SecretString")
+    except ClientError as exc:
+        code = error_code(exc)
+        if code in _TRANSIENT:
+            raise TransientFailure("The secret store is unavailable; try again.") from exc
+        raise SecretUnavailable("A required secret cannot be read.", details={"code": code}) from exc
+    except BotoCoreError as exc:
+        raise TransientFailure("The secret store is unavailable; try again.") from exc
+    if not value:
+        raise SecretUnavailable("A required secret is empty.")
+    return value
+
+
+def playback_signing_key() -> bytes:
+    """The HMAC key that signs playlist URLs (template.yaml PlaybackSigningSecret)."""
+    return secret_string(get_settings().playback_secret_arn).encode()

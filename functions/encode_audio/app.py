@@ -1,0 +1,15 @@
+"""Step Functions task EncodeAudio: the whole audio track once (AAC), to videos/{id}/{attempt}/audio.m4a."""
+
+from typing import Any
+
+from chalicelib.observability import logger, metrics, tracer
+from chalicelib.services import video_pipeline
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    task = video_pipeline.MediaTask.model_validate(event)
+    logger.append_keys(video_id=task.video_id, attempt=task.attempt)
+    return video_pipeline.encode_audio(task)

@@ -1,0 +1,19 @@
+"""Step Functions task EncodeSegment (Map item): decode one segment once, encode it to every rung.
+
+Uploads videos/{id}/{attempt}/segments/{rung}/{index}.mp4 and counts the segment
+(idempotent: a retry overwrites the same keys and is counted once).
+"""
+
+from typing import Any
+
+from chalicelib.observability import logger, metrics, tracer
+from chalicelib.services import video_pipeline
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    task = video_pipeline.EncodeSegmentTask.model_validate(event)
+    logger.append_keys(video_id=task.video_id, attempt=task.attempt)
+    return video_pipeline.encode_segment(task)

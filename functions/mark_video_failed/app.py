@@ -1,0 +1,18 @@
+"""Step Functions task MarkFailed: FAILED with the step and a readable reason (from the Catch's error).
+
+Writes nothing when the attempt was superseded by a reprocess or the video is READY.
+"""
+
+from typing import Any
+
+from chalicelib.observability import logger, metrics, tracer
+from chalicelib.services import video_pipeline
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    task = video_pipeline.MarkFailedTask.model_validate(event)
+    logger.append_keys(video_id=task.video_id, attempt=task.attempt)
+    return video_pipeline.mark_failed(task)

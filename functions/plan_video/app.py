@@ -1,0 +1,19 @@
+"""Step Functions task Plan: the rendition ladder and keyframe-aligned segments.
+
+Writes plan.json under the attempt's media prefix and returns its summary ($.plan):
+{plan_key, rungs, lowest, others, segments, has_audio}.
+"""
+
+from typing import Any
+
+from chalicelib.observability import logger, metrics, tracer
+from chalicelib.services import video_pipeline
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    task = video_pipeline.PlanTask.model_validate(event)
+    logger.append_keys(video_id=task.video_id, attempt=task.attempt)
+    return video_pipeline.plan(task)
