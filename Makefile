@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test package layer web bench clean promote-admin
+.PHONY: run test package layer web bench clean promote-admin reprocess
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ package: $(STAMP) layer
 ## Make EMAIL a platform admin on the running local platform: make promote-admin EMAIL=a@b.c
 promote-admin: $(STAMP)
 	set -a && . .data/local.env && set +a && $(PY) -m chalicelib.cli promote-admin "$(EMAIL)"
+
+## Run a video's pipeline again on the running local platform: make reprocess VIDEO=<video id>
+reprocess: $(STAMP)
+	set -a && . .data/local.env && set +a && $(PY) -m chalicelib.cli reprocess "$(VIDEO)"
 
 bench: $(STAMP)
 	$(PY) bench/cold_start.py

@@ -787,7 +787,9 @@ def storyboard(
         args += ["-skip_frame", "nokey"]
     args += [
         "-i", source, "-map", "0:V:0", "-frames:v", "1",
-        "-vf", f"fps=1/{interval:g},scale={tile_width}:-2:flags=bicubic,setsar=1,tile={columns}x{rows}",
+        # eof_action=pass: a clip shorter than one interval (a single frame) still gives a tile.
+        "-vf", f"fps=1/{interval:g}:eof_action=pass,scale={tile_width}:-2:flags=bicubic,setsar=1,"
+        f"tile={columns}x{rows}",
         "-q:v", "4", "-f", "image2", str(out_sprite),
     ]  # fmt: skip
     _run(args, what="storyboard", timeout=timeout, source=source)

@@ -139,3 +139,43 @@ def test_upload_page_to_player_page(stack, accounts, browser, clip_1080p, api):
     assert not page.evaluate("window.__player.errors")
     assert not errors, errors
     context.close()
+
+
+def test_an_interrupted_upload_resumes_after_a_reload_sending_only_the_missing_part(
+    stack, accounts, browser, tmp_path, api
+):
+    # GIVEN a 9 MiB file (two parts: 8 MiB + 1 MiB) and a network that drops part 1's request
+    path = tmp_path / "long-lecture.mp4"
+    path.write_bytes(os.urandom(9 * 1024 * 1024))
+    student = accounts.create()
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{stack.web_url}/upload.html")
+    sign_in(page, student)
+    page.route("**/*partNumber=1*", lambda route: route.abort("connectionreset"))
+
+    # WHEN the upload starts, part 2 arrives, and the person reloads the page mid-upload
+    page.set_input_files("#file", str(path))
+    page.click("#start")
+    page.wait_for_function("window.__upload.partsSent.includes(2)", timeout=60_000)
+    upload_id = page.evaluate("window.__upload.uploadId")
+    assert 1 not in page.evaluate("window.__upload.partsSent")
+    page.reload()  # the old page, and any retry of part 1 it had scheduled, is gone
+    page.unroute("**/*partNumber=1*")
+    page.wait_for_selector("#signed-in", state="visible")
+
+    # ... and chooses the same file again
+    page.set_input_files("#file", str(path))
+    page.click("#start")
+    page.wait_for_function("['processing', 'done', 'failed'].includes(window.__upload.phase)", timeout=60_000)
+
+    # THEN the page resumed the same upload and sent only the missing part
+    state = page.evaluate("window.__upload")
+    assert state["uploadId"] == upload_id
+    assert state["resumed"] is True
+    assert state["partsSent"] == [1]
+    assert state["skippedBytes"] == 1024 * 1024
+    # AND the server holds the whole file, verified
+    upload = api.get(f"/uploads/{upload_id}", headers=student.headers).json()
+    assert upload["state"] == "COMPLETED"
+    context.close()

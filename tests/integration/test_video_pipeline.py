@@ -83,6 +83,29 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
 # ------------------------------------------------------------------ helpers
 
 
+@pytest.fixture(scope="module")
+def odd_clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Valid media that trips naive pipelines: what phones, browsers and screen recorders write."""
+    tmp = tmp_path_factory.mktemp("odd")
+    x264 = ("-c:v", "libx264", "-preset", "ultrafast")
+    # A phone held upright: 640x360 coded, a display matrix turning it 90 degrees.
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=2", *x264, "-pix_fmt", "yuv420p",
+           str(tmp / "landscape.mp4"))  # fmt: skip
+    ffmpeg("-display_rotation", "90", "-i", str(tmp / "landscape.mp4"), "-c", "copy", str(tmp / "rotated.mp4"))
+    # Chrome's MediaRecorder: live WebM (VP8/Opus), no duration and no cues in the header.
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=3",
+           "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=3",
+           "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-g", "30", "-c:a", "libopus",
+           "-live", "1", "-f", "webm", str(tmp / "recorder.webm"))  # fmt: skip
+    # Odd dimensions (4:4:4 H.264 allows them).
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=642x360:rate=25:duration=2,crop=641:359,format=yuv444p",
+           *x264, str(tmp / "odd.mp4"))  # fmt: skip
+    # A single frame.
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-frames:v", "1", *x264, "-pix_fmt", "yuv420p",
+           str(tmp / "one_frame.mp4"))  # fmt: skip
+    return {name: (tmp / name).read_bytes() for name in ("rotated.mp4", "recorder.webm", "odd.mp4", "one_frame.mp4")}
+
+
 def s3(stack: Any) -> Any:
     return boto3.client("s3", endpoint_url=stack.endpoint_url)
 
@@ -729,3 +752,36 @@ def test_a_superseded_execution_cannot_overwrite_the_reprocessed_video(stack, ow
     video = load_video(video_id)
     assert (int(video.attempt), video.status, video.failure) == (2, "READY", None)
     assert video.assets_prefix == f"videos/{video_id}/2"
+
+
+# ------------------------------------------------------------------ odd but valid media
+
+
+@pytest.mark.parametrize(
+    "clip, rungs",
+    [
+        # Portrait output, by the short side: never upscaled past the 640x360 source.
+        ("rotated.mp4", {"360p": (360, 640)}),
+        # No duration in the header: computed, not rejected. Below 360p: one rung at its own size.
+        ("recorder.webm", {"180p": (320, 180)}),
+        # Odd source dimensions give even output dimensions, aspect kept, never upscaled.
+        ("odd.mp4", {"358p": (640, 358)}),
+        ("one_frame.mp4", {"180p": (320, 180)}),
+    ],
+)
+def test_odd_but_valid_media_ends_ready_with_the_planned_rungs(stack, owner, odd_clips, clip, rungs, tmp_path):
+    # GIVEN an original that phones, browsers or screen recorders really produce
+    video_id = upload(stack, owner.user_id, odd_clips[clip])
+
+    # WHEN the pipeline has run
+    video = wait_for_video(stack, video_id)
+
+    # THEN it is READY and each rung's MP4 has the planned display size, with no rotation left over
+    assert video.status == "READY", video.failure and video.failure.reason
+    assert set(video.rungs.as_dict()) == set(rungs)
+    for name, (width, height) in rungs.items():
+        mp4 = s3(stack).get_object(Bucket=stack.names["MediaBucket"], Key=f"{video.assets_prefix}/{name}.mp4")
+        (stream,) = [s for s in ffprobe_streams(mp4["Body"].read(), tmp_path) if s["codec_type"] == "video"]
+        assert (stream["width"], stream["height"]) == (width, height)
+        assert not any("rotation" in side for side in stream.get("side_data_list", []))
+    assert not [e for e in executions(stack, video_id) if e["status"] == "RUNNING"]
