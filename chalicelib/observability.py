@@ -11,6 +11,7 @@ the local stack disables tracing and metrics output).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,13 @@ warnings.filterwarnings("ignore", message="No application metrics to publish", c
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(service=SERVICE, namespace="Lectern")
+
+
+def lambda_handler(handler: Callable) -> Callable:
+    """Every function's handler: Powertools logging context, an X-Ray trace, metrics flushed."""
+    return logger.inject_lambda_context(clear_state=True)(
+        get_tracer().capture_lambda_handler(metrics.log_metrics(handler))
+    )
 
 
 def count(name: str) -> None:

@@ -6,13 +6,11 @@ Writes plan.json under the attempt's media prefix and returns its summary ($.pla
 
 from typing import Any
 
-from chalicelib.observability import logger, metrics, tracer
+from chalicelib.observability import lambda_handler, logger
 from chalicelib.services import video_pipeline
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     task = video_pipeline.PlanTask.model_validate(event)
     logger.append_keys(video_id=task.video_id, attempt=task.attempt)

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.observability import logger, metrics, tracer
+from chalicelib.observability import lambda_handler, logger, metrics
 from chalicelib.services import orgs
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     logger.info("sweep expired invites", extra={"event_id": (event or {}).get("id")})
     deleted = orgs.sweep_expired_invites()
