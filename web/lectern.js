@@ -92,8 +92,29 @@ export async function api(method, path, { body, auth = true, retry = true } = {}
 // ------------------------------------------------------------------ sign-in panel
 
 // Wires the shared sign-in markup (#auth) of a page; calls onReady(session) once signed in.
+// The sign-in box every page shows, rendered into its <section id="auth">.
+const AUTH_HTML = `
+<div id="signed-out">
+  <h2>Sign in</h2>
+  <form id="sign-in-form">
+    <input id="email" type="email" placeholder="email" autocomplete="username" required>
+    <input id="password" type="password" placeholder="password" autocomplete="current-password" required>
+    <button id="sign-in" type="submit">Sign in</button>
+  </form>
+  <form id="token-form">
+    <input id="token" type="text" placeholder="…or paste an access token" size="40">
+    <button id="use-token" type="submit">Use token</button>
+  </form>
+  <p id="auth-error" class="error" role="alert"></p>
+</div>
+<div id="signed-in" hidden>
+  Signed in as <strong id="who"></strong> <button id="sign-out" type="button">Sign out</button>
+</div>
+`;
+
 export function bindSignIn(onReady) {
   const $ = (id) => document.getElementById(id);
+  $("auth").innerHTML = AUTH_HTML;
   const show = () => {
     const current = session();
     $("signed-out").hidden = Boolean(current);

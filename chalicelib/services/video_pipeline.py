@@ -32,7 +32,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.adapters import ffmpeg, media_store, stepfunctions, storage
@@ -53,6 +52,16 @@ from chalicelib.models.video import (
     Video,
 )
 from chalicelib.observability import count, logger
+from chalicelib.schemas.pipeline_tasks import (
+    EncodeSegmentTask,
+    MarkFailedTask,
+    MediaTask,
+    PackageRungTask,
+    PipelineTask,
+    PlanTask,
+    ProbeTask,
+    Source,
+)
 from chalicelib.services import realtime
 from chalicelib.services.video_plan import (
     Rung,
@@ -87,61 +96,6 @@ SHORT_CACHE = "public, max-age=5"  # master.m3u8 is rewritten when the ladder co
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 StartOutcome = Literal["started", "already_started", "rejected", "ignored"]
-
-
-# ------------------------------------------------------------------ task inputs (the ASL's Parameters)
-
-
-class _Task(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    video_id: str = Field(min_length=1, max_length=100)
-    attempt: int = Field(ge=1)
-
-
-class Source(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    bucket: str = Field(min_length=1)
-    key: str = Field(min_length=1)
-
-
-class ProbeTask(_Task):
-    source: Source
-
-
-class PlanTask(ProbeTask):
-    probe: dict[str, Any]
-
-
-class MediaTask(ProbeTask):
-    """EncodeAudio, MakeThumbnails and Finalize: the original and the plan."""
-
-    plan_key: str
-
-
-class SegmentRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    index: int = Field(ge=0)
-    start: float = Field(ge=0)
-    duration: float = Field(gt=0)
-
-
-class EncodeSegmentTask(MediaTask):
-    segment: SegmentRef
-
-
-class PackageRungTask(_Task):
-    plan_key: str
-    rung: str
-    publish: bool = False
-
-
-class MarkFailedTask(_Task):
-    step: str
-    # Catch's ResultPath: {"Error": ..., "Cause": ...}
-    error: dict[str, Any] = Field(default_factory=dict)
 
 
 # ------------------------------------------------------------------ starting
@@ -697,7 +651,7 @@ def _launch(video: Video) -> None:
         logger.info("superseded before its execution was recorded", extra={"video_id": video.video_id})
 
 
-def _current(task: _Task) -> Video:
+def _current(task: PipelineTask) -> Video:
     """The Video, if this task's attempt is still its attempt; Conflict("superseded") if not."""
     video = _find_video(task.video_id)
     if video is None:
@@ -707,7 +661,7 @@ def _current(task: _Task) -> Video:
     return video
 
 
-def _superseded(task: _Task) -> Conflict:
+def _superseded(task: PipelineTask) -> Conflict:
     return Conflict(
         f"Attempt {task.attempt} of video {task.video_id} was superseded by a newer attempt.",
         code="superseded",
@@ -715,7 +669,7 @@ def _superseded(task: _Task) -> Conflict:
     )
 
 
-def _update(task: _Task, actions: list[Any], *, progress: int | None = None) -> Video:
+def _update(task: PipelineTask, actions: list[Any], *, progress: int | None = None) -> Video:
     """One conditional write (attempt must be the task's); the item as it now is.
 
     `progress` only ever moves forward: a late or retried task never lowers it.
@@ -742,7 +696,7 @@ def _update(task: _Task, actions: list[Any], *, progress: int | None = None) -> 
     return video
 
 
-def _advance(task: _Task, video: Video, progress: int) -> Video:
+def _advance(task: PipelineTask, video: Video, progress: int) -> Video:
     """Raise progress to `progress` unless it is already there (concurrent tasks race)."""
     if int(video.progress or 0) >= progress:
         return video
@@ -807,7 +761,7 @@ def _push(video: Video) -> None:
 
 
 @contextmanager
-def _workdir(task: _Task, label: str) -> Iterator[Path]:
+def _workdir(task: PipelineTask, label: str) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix=f"lectern-{task.video_id}-{task.attempt}-{label}-") as path:
         yield Path(path)
 

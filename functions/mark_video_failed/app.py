@@ -6,11 +6,12 @@ Writes nothing when the attempt was superseded by a reprocess or the video is RE
 from typing import Any
 
 from chalicelib.observability import lambda_handler, logger
+from chalicelib.schemas.pipeline_tasks import MarkFailedTask
 from chalicelib.services import video_pipeline
 
 
 @lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    task = video_pipeline.MarkFailedTask.model_validate(event)
+    task = MarkFailedTask.model_validate(event)
     logger.append_keys(video_id=task.video_id, attempt=task.attempt)
     return video_pipeline.mark_failed(task)
