@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import pickle
 import shutil
 from pathlib import Path
@@ -44,7 +45,7 @@ class StateStore:
         for table in tables:
             self._export_table(clients.client("dynamodb"), table, staging / "dynamodb" / f"{table}.jsonl")
         for bucket in buckets:
-            self._export_bucket(clients.client("s3"), bucket, staging / "s3" / bucket)
+            self._export_bucket(clients.client("s3"), bucket, staging / "s3" / bucket, self.snapshot / "s3" / bucket)
         (staging / "cognito.pickle").write_bytes(_dump_cognito(self.region))
         previous = self.directory / "snapshot.old"
         shutil.rmtree(previous, ignore_errors=True)
@@ -62,15 +63,23 @@ class StateStore:
                     out.write(json.dumps(item) + "\n")
 
     @staticmethod
-    def _export_bucket(s3: Any, bucket: str, folder: Path) -> None:
+    def _export_bucket(s3: Any, bucket: str, folder: Path, previous: Path) -> None:
+        """Objects whose ETag is unchanged since the previous snapshot are hard-linked from it,
+        so a periodic snapshot of a bucket full of video costs a listing, not a download."""
         folder.mkdir(parents=True)
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
             for entry in page.get("Contents", []):
-                obj = s3.get_object(Bucket=bucket, Key=entry["Key"])
                 name = quote(entry["Key"], safe="")
+                kept = previous / f"{name}.meta.json"
+                if kept.is_file() and json.loads(kept.read_text()).get("etag") == entry["ETag"]:
+                    os.link(previous / name, folder / name)
+                    os.link(kept, folder / f"{name}.meta.json")
+                    continue
+                obj = s3.get_object(Bucket=bucket, Key=entry["Key"])
                 (folder / name).write_bytes(obj["Body"].read())
                 meta = {
                     "key": entry["Key"],
+                    "etag": entry["ETag"],
                     "content_type": obj.get("ContentType"),
                     "metadata": obj.get("Metadata", {}),
                 }
