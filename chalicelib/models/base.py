@@ -22,5 +22,17 @@ def table_meta(setting: str) -> type:
     return Meta
 
 
+class KeyedModel:
+    """Mixin for PynamoDB models whose keys come from a `key(...)` classmethod."""
+
+    @classmethod
+    def get_or_none(cls, *key_parts: str):
+        """The item with the key built from `key_parts`, or None."""
+        try:
+            return cls.get(*cls.key(*key_parts))
+        except cls.DoesNotExist:
+            return None
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)

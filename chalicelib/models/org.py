@@ -21,7 +21,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import get_settings
-from chalicelib.models.base import table_meta, utcnow
+from chalicelib.models.base import KeyedModel, table_meta, utcnow
 
 _ORG = "ORG#"
 _ORG_SK = "ORG"
@@ -36,7 +36,7 @@ def org_pk(org_id: str) -> str:
     return f"{_ORG}{org_id}"
 
 
-class Organization(Model):
+class Organization(KeyedModel, Model):
     Meta = table_meta("orgs_table_name")
 
     pk = UnicodeAttribute(hash_key=True)
@@ -74,13 +74,6 @@ class Organization(Model):
         pk, sk = cls.key(org_id)
         return cls(pk, sk, version=0)
 
-    @classmethod
-    def get_or_none(cls, org_id: str) -> Organization | None:
-        try:
-            return cls.get(*cls.key(org_id))
-        except cls.DoesNotExist:
-            return None
-
 
 class MemberOrgsIndex(GlobalSecondaryIndex):
     """A user's memberships, one per org: "list my orgs"."""
@@ -93,7 +86,7 @@ class MemberOrgsIndex(GlobalSecondaryIndex):
     pk = UnicodeAttribute(range_key=True)
 
 
-class Membership(Model):
+class Membership(KeyedModel, Model):
     Meta = table_meta("orgs_table_name")
 
     pk = UnicodeAttribute(hash_key=True)
@@ -123,13 +116,6 @@ class Membership(Model):
         pk, sk = cls.key(org_id, user_id)
         return cls(pk, sk, org_id=org_id, member_user_id=user_id, **attrs)
 
-    @classmethod
-    def get_or_none(cls, org_id: str, user_id: str) -> Membership | None:
-        try:
-            return cls.get(*cls.key(org_id, user_id))
-        except cls.DoesNotExist:
-            return None
-
     @property
     def user_id(self) -> str:
         return self.member_user_id
@@ -146,7 +132,7 @@ class PendingInvitesIndex(GlobalSecondaryIndex):
     expires_at = NumberAttribute(range_key=True)
 
 
-class Invite(Model):
+class Invite(KeyedModel, Model):
     Meta = table_meta("orgs_table_name")
 
     pk = UnicodeAttribute(hash_key=True)
@@ -188,13 +174,6 @@ class Invite(Model):
     def new(cls, org_id: str, invite_id: str, **attrs) -> Invite:
         pk, sk = cls.key(org_id, invite_id)
         return cls(pk, sk, org_id=org_id, invite_id=invite_id, invite_state=INVITE_PENDING, **attrs)
-
-    @classmethod
-    def get_or_none(cls, org_id: str, invite_id: str) -> Invite | None:
-        try:
-            return cls.get(*cls.key(org_id, invite_id))
-        except cls.DoesNotExist:
-            return None
 
 
 @lru_cache(maxsize=1)

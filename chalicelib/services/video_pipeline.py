@@ -584,35 +584,29 @@ def _create_video(upload: Upload) -> Video:
 
 
 def _claim_first_attempt(video: Video, bucket: str, key: str) -> bool:
-    try:
-        video.update(
-            actions=[
-                Video.attempt.set(1),
-                Video.status.set(PROCESSING),
-                Video.progress.set(0),
-                Video.source_bucket.set(bucket),
-                Video.source_key.set(key),
-                Video.failure.remove(),
-                Video.updated_at.set(utcnow()),
-            ],
-            condition=(Video.attempt == 0) & (Video.status == UPLOADING),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == _CONDITION_FAILED:
-            return False
-        raise
-    _push(video)
-    return True
+    return _update_before_start(
+        video,
+        [
+            Video.attempt.set(1),
+            Video.status.set(PROCESSING),
+            Video.progress.set(0),
+            Video.source_bucket.set(bucket),
+            Video.source_key.set(key),
+            Video.failure.remove(),
+        ],
+    )
 
 
 def _fail_before_start(video: Video, *, reason: str) -> bool:
+    failure = Failure(step="Upload", reason=reason, error="MediaRejected", at=utcnow())
+    return _update_before_start(video, [Video.status.set(FAILED), Video.failure.set(failure)])
+
+
+def _update_before_start(video: Video, actions: list[Any]) -> bool:
+    """Apply `actions` only while no attempt has started; False if another caller got there first."""
     try:
         video.update(
-            actions=[
-                Video.status.set(FAILED),
-                Video.failure.set(Failure(step="Upload", reason=reason, error="MediaRejected", at=utcnow())),
-                Video.updated_at.set(utcnow()),
-            ],
+            actions=[*actions, Video.updated_at.set(utcnow())],
             condition=(Video.attempt == 0) & (Video.status == UPLOADING),
         )
     except UpdateError as exc:

@@ -213,6 +213,10 @@ class LocalStack:
             self._threads.append(thread)
 
     # ------------------------------------------------------------------ helpers for tools and tests
+    def client(self, service: str) -> Any:
+        """A boto3 client for the emulator."""
+        return self._provisioner.client(service)
+
     def invoke(self, logical_id: str, event: Any) -> Any:
         """Invoke a template function through the emulator's Lambda API."""
         response = self._provisioner.client("lambda").invoke(

@@ -20,7 +20,7 @@ def test_a_second_snapshot_links_unchanged_objects_and_rereads_changed_ones(stac
     store = StateStore(tmp_path, "us-east-1")
 
     def export() -> None:
-        store.export(stack._provisioner, stack.provisioned.tables, [bucket])
+        store.export(stack, stack.provisioned.tables, [bucket])
 
     export()
     folder = store.snapshot / "s3" / bucket
