@@ -784,4 +784,6 @@ def test_odd_but_valid_media_ends_ready_with_the_planned_rungs(stack, owner, odd
         (stream,) = [s for s in ffprobe_streams(mp4["Body"].read(), tmp_path) if s["codec_type"] == "video"]
         assert (stream["width"], stream["height"]) == (width, height)
         assert not any("rotation" in side for side in stream.get("side_data_list", []))
-    assert not [e for e in executions(stack, video_id) if e["status"] == "RUNNING"]
+    # AND its one execution ends SUCCEEDED (READY is written by Finalize, just before it returns)
+    (execution,) = executions(stack, video_id)
+    assert wait_until_finished(stack, execution["executionArn"])["status"] == "SUCCEEDED"
