@@ -1,9 +1,14 @@
-"""Lectern's API: middleware and blueprints only; everything else lives in chalicelib/."""
+"""Lectern's API: middleware and one blueprint per capability; everything else lives in chalicelib/."""
 
 from chalice import Chalice, CORSConfig
 
-from chalicelib.api import auth, me, orgs, realtime, system, tutors, uploads, videos
-from chalicelib.api.middleware import request_context
+from chalicelib.core.middleware import request_context
+from chalicelib.identity import api as identity
+from chalicelib.orgs import api as orgs
+from chalicelib.realtime import api as realtime
+from chalicelib.system import api as system
+from chalicelib.uploads import api as uploads
+from chalicelib.video import api as video
 
 app = Chalice(app_name="lectern")
 # Pages are served from another origin (:8080 locally, a static site on AWS); the API uses
@@ -12,12 +17,10 @@ app.api.cors = CORSConfig(allow_origin="*", max_age=600, expose_headers=["X-Requ
 app.register_middleware(request_context, "http")
 
 app.register_blueprint(system.bp)
-app.register_blueprint(auth.bp)
-app.register_blueprint(me.bp)
-app.register_blueprint(tutors.bp)
+app.register_blueprint(identity.bp)
 app.register_blueprint(orgs.bp)
 app.register_blueprint(uploads.bp)
-app.register_blueprint(videos.bp)
+app.register_blueprint(video.bp)
 
 # Websocket handlers live on the app (Blueprints do not wrap them); Lambda's handler
 # strings are app.ws_connect / app.ws_message / app.ws_disconnect.

@@ -9,7 +9,11 @@ all of them alike:
   import chalice     the framework alone (time inside the interpreter)
   import app         our API (time inside the interpreter; the target is <= 300 ms)
 
-Usage: python bench/cold_start.py [--runs 15] [--target-ms 300] [--check]
+With --baseline-tree DIR, `import app` of another checkout (say the commit before a
+change: `git worktree add /tmp/before HEAD~1`) is timed in the same rounds, and the ratio
+printed: this tree / that tree.
+
+Usage: python bench/cold_start.py [--runs 15] [--target-ms 300] [--check] [--baseline-tree DIR]
 (`make bench`). --check exits 1 when the median import of app.py misses the target.
 """
 
@@ -44,33 +48,54 @@ def _wall(args: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def _timed_import(module: str, env: dict[str, str]) -> tuple[float, float]:
+def _timed_import(module: str, env: dict[str, str], tree: Path = ROOT) -> tuple[float, float]:
     """(seconds inside the interpreter for the import, wall seconds of the whole process)."""
     start = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-c", TIMED_IMPORT.format(module=module)],
-        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+        cwd=tree, env=env, check=True, capture_output=True, text=True,
     )  # fmt: skip
     wall = time.perf_counter() - start
     return float(out.stdout.strip().splitlines()[-1]), wall
 
 
-def measure(runs: int) -> dict[str, float]:
+def measure(runs: int, baseline_tree: Path | None = None) -> dict[str, float]:
     env = _env()
     # One untimed round so every case starts with compiled bytecode (__pycache__), as a
     # deployment that ships it would; PYTHONDONTWRITEBYTECODE is cleared for it.
     warm_env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
     _timed_import("chalice", warm_env)
     _timed_import("app", warm_env)
+    if baseline_tree:
+        _timed_import("app", warm_env, baseline_tree)
 
-    samples: dict[str, list[float]] = {k: [] for k in ("pass", "chalice", "app", "app_wall")}
+    samples: dict[str, list[float]] = {k: [] for k in ("pass", "chalice", "app", "app_wall", "baseline_app")}
     for _ in range(runs):
         samples["pass"].append(_wall([sys.executable, "-c", "pass"], env))
         samples["chalice"].append(_timed_import("chalice", env)[0])
         inside, wall = _timed_import("app", env)
         samples["app"].append(inside)
         samples["app_wall"].append(wall)
-    return {k: statistics.median(v) * 1000 for k, v in samples.items()}
+        if baseline_tree:
+            samples["baseline_app"].append(_timed_import("app", env, baseline_tree)[0])
+    return {k: statistics.median(v) * 1000 for k, v in samples.items() if v}
+
+
+def report(ms: dict[str, float], target_ms: float, baseline_tree: Path | None) -> str:
+    lines = [
+        f"python -c pass (wall)      {ms['pass']:8.1f} ms",
+        f"import chalice             {ms['chalice']:8.1f} ms",
+        f"import app                 {ms['app']:8.1f} ms   "
+        f"{ms['app'] / ms['chalice']:.1f}x chalice; target {target_ms:.0f} ms: "
+        f"{'met' if ms['app'] <= target_ms else 'MISSED'}",
+        f"import app, whole process  {ms['app_wall']:8.1f} ms (wall)",
+    ]
+    if baseline_tree:
+        lines.append(
+            f"import app in {baseline_tree}  {ms['baseline_app']:8.1f} ms   "
+            f"this tree / that tree = {ms['app'] / ms['baseline_app']:.2f}"
+        )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,9 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--target-ms", type=float, default=300.0)
     parser.add_argument("--check", action="store_true", help="exit 1 if import app misses the target")
+    parser.add_argument("--baseline-tree", type=Path, help="another checkout whose import app is timed alike")
     args = parser.parse_args(argv)
 
-    ms = measure(args.runs)
+    ms = measure(args.runs, args.baseline_tree)
+    sys.stdout.write(f"median of {args.runs} fresh interpreters each\n")
+    sys.stdout.write(report(ms, args.target_ms, args.baseline_tree) + "\n")
     within = ms["app"] <= args.target_ms
     return 1 if args.check and not within else 0
 

@@ -104,7 +104,7 @@ def classic(source: Path, rungs, fps: float, work: Path) -> float:
 
 def ours(source: Path, segment_target: float, work: Path) -> dict:
     from chalicelib.adapters import ffmpeg
-    from chalicelib.services.video_plan import master_playlist, plan_ladder, plan_segments
+    from chalicelib.video.plan import master_playlist, plan_ladder, plan_segments
 
     t: dict = {}
     probe, t["probe"] = timed(ffmpeg.probe, str(source))

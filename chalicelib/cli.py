@@ -2,7 +2,7 @@
 
 Operator commands (promote-admin, set-role) use the same Settings as the API, so they act
 on whatever stack the environment names (the local emulator when AWS_ENDPOINT_URL is set).
-`upload` is a client of the HTTP API (chalicelib/uploader.py): it needs only the API's URL
+`upload` is a client of the HTTP API (chalicelib/uploads/client.py): it needs only the API's URL
 and LECTERN_TOKEN, or LECTERN_EMAIL and LECTERN_PASSWORD.
 """
 
@@ -12,8 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-ROLES = ("student", "tutor", "admin")  # chalicelib.services.identity.ROLES
-PURPOSES = ("course_video", "post_video", "demo_recording")
+from chalicelib.core.roles import PLATFORM_ROLES, UPLOAD_PURPOSES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     promote.add_argument("email")
     role = commands.add_parser("set-role", help="set an account's platform role")
     role.add_argument("email")
-    role.add_argument("role", choices=ROLES)
+    role.add_argument("role", choices=PLATFORM_ROLES)
     reprocess = commands.add_parser("reprocess", help="run the video pipeline again for a video")
     reprocess.add_argument("video_id")
     send = commands.add_parser(
@@ -32,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Upload FILE to Lectern (LECTERN_TOKEN, or LECTERN_EMAIL and LECTERN_PASSWORD).",
     )
     send.add_argument("file", type=Path)
-    send.add_argument("--purpose", required=True, choices=PURPOSES)
+    send.add_argument("--purpose", required=True, choices=UPLOAD_PURPOSES)
     send.add_argument("--org", dest="org_id", help="the organization the video belongs to")
     send.add_argument("--api", dest="api_url", default=None, help="API base URL (default http://127.0.0.1:8000)")
     send.add_argument("--jobs", type=int, default=4, choices=range(1, 7), metavar="1-6", help="parallel parts")
@@ -46,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         return upload_file(args)
 
     # Imported here: `upload` is an HTTP client and must not need AWS settings or clients.
-    from chalicelib.services import identity
+    from chalicelib.identity import service as identity
 
     new_role = "admin" if args.command == "promote-admin" else args.role
     user_id = identity.user_id_for_email(args.email)
@@ -59,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def upload_file(args: argparse.Namespace) -> int:
-    from chalicelib import uploader
+    from chalicelib.uploads import client as uploader
 
     return uploader.run(
         uploader.Options(
@@ -76,8 +75,8 @@ def upload_file(args: argparse.Namespace) -> int:
 
 
 def reprocess_video(video_id: str) -> int:
-    from chalicelib.errors import LecternError
-    from chalicelib.services import videos
+    from chalicelib.core.errors import LecternError
+    from chalicelib.video import service as videos
 
     try:
         started = videos.reprocess_video(video_id)

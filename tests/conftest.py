@@ -1,7 +1,7 @@
 """Shared fixtures: the whole local platform, started once per test session on free ports.
 
-Nothing from chalicelib or app is imported before the stack has set the environment
-(settings and PynamoDB table names are read from it at import).
+Test modules import chalicelib and app at the top like any code: Settings are re-read when
+the stack has set the environment, and models read their table names from Settings on use.
 """
 
 from __future__ import annotations

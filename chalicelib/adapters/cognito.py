@@ -10,24 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.adapters.aws import client, error_code
-from chalicelib.config import get_settings
-from chalicelib.errors import (
+from chalicelib.adapters.aws import call
+from chalicelib.core.config import get_settings
+from chalicelib.core.errors import (
     Conflict,
     Forbidden,
     LecternError,
     TooManyRequests,
-    TransientFailure,
     Unauthorized,
     ValidationFailed,
 )
-from chalicelib.observability import logger
+from chalicelib.core.observability import logger
 
 # The emulator (moto) hands the reset code back in this response header; AWS mails it.
 _MOTO_RESET_CODE_HEADER = "x-moto-forgot-password-confirmation-code"
 
-_THROTTLED = {"LimitExceededException", "TooManyRequestsException", "TooManyFailedAttemptsException"}
-_TRANSIENT = {"InternalErrorException", "ThrottlingException", "ServiceUnavailable", "RequestTimeout"}
+_THROTTLED = ("LimitExceededException", "TooManyRequestsException", "TooManyFailedAttemptsException")
 
 
 @dataclass(frozen=True)
@@ -62,43 +60,34 @@ def _call(
     `unknown_user` replaces the answer for an unknown username (the emulator says
     ResourceNotFoundException where AWS says UserNotFoundException).
     """
-    from botocore.exceptions import BotoCoreError, ClientError
 
-    try:
-        return getattr(client("cognito-idp"), operation)(**params)
-    except ClientError as exc:
-        code = error_code(exc)
-        message = exc.response.get("Error", {}).get("Message") or code
-        if unknown_user is not None and code in ("UserNotFoundException", "ResourceNotFoundException"):
-            raise unknown_user from exc
-        if code == "UsernameExistsException":
-            raise Conflict("An account with this email already exists.", code="email_taken") from exc
-        if code == "InvalidPasswordException":
-            raise ValidationFailed(
-                "The password does not meet the password policy.",
-                details=_field_error(password_field, message, "invalid_password"),
-            ) from exc
-        if code == "InvalidParameterException":
-            raise ValidationFailed(
-                "A parameter was rejected.", details=_field_error("body", message, "invalid_parameter")
-            ) from exc
-        if code in ("NotAuthorizedException", "UserNotFoundException"):
-            raise Unauthorized("Incorrect email or password.", code="invalid_credentials") from exc
-        if code == "UserNotConfirmedException":
-            raise Forbidden("Confirm your email address before signing in.", code="not_confirmed") from exc
-        if code in ("CodeMismatchException", "ExpiredCodeException"):
-            raise _invalid_code() from exc
-        if code == "AliasExistsException":
-            raise Conflict("An account with this email already exists.", code="email_taken") from exc
-        if code in _THROTTLED:
-            raise TooManyRequests("Too many attempts; try again later.") from exc
-        if code in _TRANSIENT:
-            raise TransientFailure("The identity provider is unavailable; try again.") from exc
-        logger.error("cognito call failed", extra={"operation": operation, "error_code": code})
-        raise LecternError("The identity provider rejected the request.") from exc
-    except BotoCoreError as exc:
-        logger.warning("cognito unreachable", extra={"operation": operation, "error": str(exc)})
-        raise TransientFailure("The identity provider is unavailable; try again.") from exc
+    def message(exc: Exception) -> str:
+        error = getattr(exc, "response", {}).get("Error", {})
+        return error.get("Message") or error.get("Code", "")
+
+    email_taken = Conflict("An account with this email already exists.", code="email_taken")
+    wrong_credentials = Unauthorized("Incorrect email or password.", code="invalid_credentials")
+    too_many = TooManyRequests("Too many attempts; try again later.")
+    errors: dict[str, Any] = {
+        "UsernameExistsException": email_taken,
+        "AliasExistsException": email_taken,
+        "InvalidPasswordException": lambda exc: ValidationFailed(
+            "The password does not meet the password policy.",
+            details=_field_error(password_field, message(exc), "invalid_password"),
+        ),
+        "InvalidParameterException": lambda exc: ValidationFailed(
+            "A parameter was rejected.", details=_field_error("body", message(exc), "invalid_parameter")
+        ),
+        "NotAuthorizedException": wrong_credentials,
+        "UserNotFoundException": wrong_credentials,
+        "UserNotConfirmedException": Forbidden("Confirm your email address before signing in.", code="not_confirmed"),
+        "CodeMismatchException": _invalid_code(),
+        "ExpiredCodeException": _invalid_code(),
+        **{code: too_many for code in _THROTTLED},
+    }
+    if unknown_user is not None:
+        errors |= {"UserNotFoundException": unknown_user, "ResourceNotFoundException": unknown_user}
+    return call("cognito-idp", operation, errors=errors, **params)
 
 
 def sign_up(email: str, password: str, display_name: str) -> tuple[str, bool]:

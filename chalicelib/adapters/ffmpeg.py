@@ -4,7 +4,7 @@ On Lambda the binaries come from the FFmpeg layer (/opt/bin, FFMPEG_BINARY/FFPRO
 template.yaml); locally from layers/ffmpeg/build/bin, named by the same settings or found
 on PATH. Only this module runs them.
 
-Every failure of a media operation raises from chalicelib/errors.py: `MediaRejected` (the
+Every failure of a media operation raises from chalicelib/core/errors.py: `MediaRejected` (the
 input is bad; final, with a reason a person can read) or `TransientFailure` (timeouts,
 network, resources: worth a retry). `source` is a local path or an http(s) URL (a presigned
 S3 GET): ffmpeg reads ranges of it, so nothing needs downloading first.
@@ -25,10 +25,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from chalicelib.config import get_settings
-from chalicelib.errors import LecternError, MediaRejected, TransientFailure
-from chalicelib.observability import logger
-from chalicelib.services.video_plan import Cue, Rung, Segment, output_fps, storyboard_cues, storyboard_grid
+from chalicelib.adapters.encoding import Cue, Rung, Segment, output_fps, storyboard_cues, storyboard_grid
+from chalicelib.core.config import get_settings
+from chalicelib.core.errors import LecternError, MediaRejected, TransientFailure
+from chalicelib.core.observability import logger
 
 # What the video pipeline encodes with: H.264 video and AAC audio.
 REQUIRED_ENCODERS = ("libx264", "aac")
@@ -117,7 +117,7 @@ _REJECTIONS: tuple[tuple[str, str, str], ...] = (
     ("End of file", "truncated", "the file is truncated or incomplete"),
 )
 # Failures worth retrying: the network, S3, or the machine itself.
-_TRANSIENT = (
+_RETRYABLE_STDERR = (
     "Connection refused",
     "Connection reset",
     "Connection timed out",
@@ -174,7 +174,7 @@ def _failure(what: str, returncode: int, stderr: str, source: str | None = None)
             f"the file could not be processed ({what} crashed, signal {-returncode})",
             details={**details, "reason": "crash"},
         )
-    for needle in _TRANSIENT:
+    for needle in _RETRYABLE_STDERR:
         if needle in stderr:
             return TransientFailure(f"{what} failed: {needle}", details=details)
     for needle, code, reason in _REJECTIONS:
@@ -775,7 +775,7 @@ def storyboard(
 ) -> list[Cue]:
     """One JPEG sprite of thumbnails every `interval` seconds, `columns` per row; one ffmpeg.
 
-    Returns the cues (start, end, x, y, w, h) for video_plan.storyboard_vtt. Long videos
+    Returns the cues (start, end, x, y, w, h) for chalicelib.video.plan.storyboard_vtt. Long videos
     decode keyframes only: a thumbnail a second or two early is fine, an hour of decoding is not.
     """
     out_sprite = Path(out_sprite)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from chalicelib.config import get_settings
-from chalicelib.errors import TransientFailure, Unauthorized
+from chalicelib.core.config import get_settings
+from chalicelib.core.errors import TransientFailure, Unauthorized
 
 if TYPE_CHECKING:
     import jwt
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 @lru_cache(maxsize=1)
 def _client() -> jwt.PyJWKClient:
-    import jwt  # deferred to the first signed request (chalicelib.auth says why)
+    import jwt  # deferred to the first signed request (chalicelib.core.auth says why)
 
     return jwt.PyJWKClient(get_settings().jwks_url, cache_keys=True, lifespan=3600, timeout=5)
 

@@ -1,6 +1,6 @@
 """HTTP client of Lectern's own API and of the presigned S3 URLs it hands out.
 
-Used by the command-line uploader (chalicelib/uploader.py); the one place its HTTP lives.
+Used by the command-line uploader (chalicelib/uploads/client.py); the one place its HTTP lives.
 """
 
 from __future__ import annotations

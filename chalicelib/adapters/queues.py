@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib.adapters.aws import client, error_code
-from chalicelib.errors import TransientFailure
+from chalicelib.adapters.aws import call
+from chalicelib.core.errors import LecternError, TransientFailure
 
 
 def send_json(queue_url: str, body: Any) -> None:
-    from botocore.exceptions import BotoCoreError, ClientError
-
+    """Send `body` as JSON. Any failure is transient for the caller: nothing was sent, and
+    its request can be retried as a whole."""
     try:
-        client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps(body))
-    except (ClientError, BotoCoreError) as exc:
-        # Nothing was sent; the caller's request can be retried as a whole.
-        raise TransientFailure("The queue is unavailable; try again.", details={"code": error_code(exc)}) from exc
+        call("sqs", "send_message", QueueUrl=queue_url, MessageBody=json.dumps(body))
+    except LecternError as exc:
+        raise TransientFailure("The queue is unavailable; try again.", details=exc.details) from exc

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from functools import cache
 
-from chalicelib.adapters.aws import client, error_code
-from chalicelib.config import get_settings
-from chalicelib.errors import LecternError, TransientFailure
-
-_TRANSIENT = {"ThrottlingException", "InternalServiceError", "ServiceUnavailable", "RequestTimeout"}
+from chalicelib.adapters.aws import call
+from chalicelib.core.config import get_settings
+from chalicelib.core.errors import LecternError
 
 
 class SecretUnavailable(LecternError):
@@ -24,19 +22,11 @@ class SecretUnavailable(LecternError):
 @cache
 def secret_string(secret_id: str) -> str:
     """The current SecretString of `secret_id` (a name or ARN); cached per process."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     if not secret_id:
         raise SecretUnavailable("A required secret is not configured.")
-    try:
-        value = client("secretsmanager").get_secret_value(SecretId=secret_id).get("SecretString")
-    except ClientError as exc:
-        code = error_code(exc)
-        if code in _TRANSIENT:
-            raise TransientFailure("The secret store is unavailable; try again.") from exc
-        raise SecretUnavailable("A required secret cannot be read.", details={"code": code}) from exc
-    except BotoCoreError as exc:
-        raise TransientFailure("The secret store is unavailable; try again.") from exc
+    unreadable = SecretUnavailable("A required secret cannot be read.")
+    missing = {code: unreadable for code in ("ResourceNotFoundException", "AccessDeniedException", "DecryptionFailure")}
+    value = call("secretsmanager", "get_secret_value", errors=missing, SecretId=secret_id).get("SecretString")
     if not value:
         raise SecretUnavailable("A required secret is empty.")
     return value

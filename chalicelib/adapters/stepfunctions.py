@@ -11,16 +11,18 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.adapters.aws import client, error_code
-from chalicelib.errors import LecternError, NotFound, TransientFailure
-
-_TRANSIENT = {"ThrottlingException", "ServiceUnavailable", "InternalServerError", "RequestTimeout"}
+from chalicelib.adapters.aws import call
+from chalicelib.core.errors import NotFound
 
 
 @dataclass(frozen=True)
 class Started:
     execution_arn: str
     created: bool  # False: an execution of that name already existed (a duplicate start)
+
+
+class _AlreadyExists(Exception):
+    pass
 
 
 def execution_arn(state_machine_arn: str, name: str) -> str:
@@ -30,50 +32,42 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
 
 def start_execution(state_machine_arn: str, name: str, payload: dict[str, Any]) -> Started:
     """Start `name` with `payload` as input; an existing execution of that name is left alone."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    sfn = client("stepfunctions")
     try:
-        response = sfn.start_execution(
-            stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload, separators=(",", ":"))
+        response = call(
+            "stepfunctions",
+            "start_execution",
+            errors={"ExecutionAlreadyExists": _AlreadyExists()},
+            stateMachineArn=state_machine_arn,
+            name=name,
+            input=json.dumps(payload, separators=(",", ":")),
         )
-    except ClientError as exc:
-        if error_code(exc) == "ExecutionAlreadyExists":
-            return Started(execution_arn(state_machine_arn, name), created=False)
-        raise _translate(exc, "start_execution") from exc
-    except BotoCoreError as exc:  # connection errors, timeouts
-        raise TransientFailure("Step Functions is unreachable; try again.") from exc
-    arn = response["executionArn"]
+    except _AlreadyExists:
+        return Started(execution_arn(state_machine_arn, name), created=False)
     # AWS answers an identical start of a still-running execution with that execution.
-    return Started(arn, created=True)
+    return Started(response["executionArn"], created=True)
+
+
+class _NotRunning(Exception):
+    pass
 
 
 def stop_execution(arn: str, *, error: str, cause: str) -> bool:
     """Stop a running execution; False when it had already ended or never existed."""
-    from botocore.exceptions import ClientError
-
+    ended = _NotRunning()
     try:
-        client("stepfunctions").stop_execution(executionArn=arn, error=error[:256], cause=cause[:32768])
-    except ClientError as exc:
-        if error_code(exc) in ("ExecutionDoesNotExist", "ExecutionNotRunning"):
-            return False
-        raise _translate(exc, "stop_execution") from exc
+        call(
+            "stepfunctions",
+            "stop_execution",
+            errors={"ExecutionDoesNotExist": ended, "ExecutionNotRunning": ended},
+            executionArn=arn,
+            error=error[:256],
+            cause=cause[:32768],
+        )
+    except _NotRunning:
+        return False
     return True
 
 
 def describe_execution(arn: str) -> dict[str, Any]:
-    from botocore.exceptions import ClientError
-
-    try:
-        return client("stepfunctions").describe_execution(executionArn=arn)
-    except ClientError as exc:
-        if error_code(exc) == "ExecutionDoesNotExist":
-            raise NotFound("The execution does not exist.", details={"execution_arn": arn}) from exc
-        raise _translate(exc, "describe_execution") from exc
-
-
-def _translate(exc: Exception, operation: str) -> LecternError:
-    code = error_code(exc)
-    if code in _TRANSIENT:
-        return TransientFailure("Step Functions is unavailable; try again.", details={"operation": operation})
-    return LecternError("A Step Functions request failed.", details={"operation": operation, "code": code})
+    missing = NotFound("The execution does not exist.", details={"execution_arn": arn})
+    return call("stepfunctions", "describe_execution", errors={"ExecutionDoesNotExist": missing}, executionArn=arn)

@@ -1,8 +1,8 @@
-"""S3 objects: presigned uploads and downloads, and the few object calls the services need.
+"""S3: presigned uploads and downloads, object calls, and moving media files in and out.
 
-Thin on purpose; the avatar and video pipelines share it. Presigned URLs are signed
-locally (no network call). The emulator enforces none of the POST policy conditions,
-signed headers or expiries, so consumers must still check what arrived (see `head`).
+Presigned URLs are signed locally (no network call). The emulator enforces none of the
+POST policy conditions, signed headers or expiries, so consumers must still check what
+arrived (see `head`).
 
 Multipart uploads (video originals): `create_multipart_upload`, one presigned URL per
 part (`presigned_upload_part`), `list_parts`, `complete_multipart_upload`,
@@ -12,15 +12,36 @@ aborted) raises NotFound with code `no_such_upload`.
 
 from __future__ import annotations
 
+import mimetypes
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from chalicelib.adapters.aws import client, error_code
-from chalicelib.errors import Conflict, LecternError, NotFound, TransientFailure
+from chalicelib.adapters.aws import Errors, call, client, translated
+from chalicelib.core.errors import Conflict, NotFound
 
-_MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
-_BAD_PARTS = {"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "MalformedXML"}
-_TRANSIENT = {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "503", "500"}
+_MISSING = ("404", "NoSuchKey", "NotFound", "NoSuchBucket")
+_BAD_PARTS = ("InvalidPart", "InvalidPartOrder", "EntityTooSmall", "MalformedXML")
+
+# What players and browsers need to see; mimetypes knows neither .m3u8 nor .ts reliably.
+CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".mp4": "video/mp4",
+    ".m4a": "audio/mp4",
+    ".m4s": "video/iso.segment",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".vtt": "text/vtt",
+    ".json": "application/json",
+}
+# Media files under one attempt's prefix never change once written (a reprocess writes a
+# new prefix); playlists that are rewritten (master.m3u8) are uploaded with a short max-age.
+IMMUTABLE = "public, max-age=31536000, immutable"
+UPLOAD_THREADS = 8
+DELETE_BATCH = 1000  # DeleteObjects' limit
 
 
 @dataclass(frozen=True)
@@ -154,7 +175,7 @@ def sha256_base64(bucket: str, key: str, *, chunk_bytes: int = 1024 * 1024) -> s
     """The base64 SHA-256 of the whole object, streamed (memory stays at one chunk).
 
     Reads every byte: fine locally and for modest files; on AWS a 10 GiB original takes
-    minutes, which is why services/uploads.py documents this as the verification cost.
+    minutes, which is why chalicelib/uploads/service.py documents this as the verification cost.
     """
     import base64
     import hashlib
@@ -211,28 +232,92 @@ def put_bytes(
     _call("put_object", **params)
 
 
-def delete(bucket: str, keys: list[str]) -> None:
-    if keys:
-        _call("delete_objects", Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
+def delete(bucket: str, keys: list[str]) -> int:
+    """Delete the objects (absent ones are fine), in batches of DeleteObjects' limit."""
+    for start in range(0, len(keys), DELETE_BATCH):
+        batch = [{"Key": k} for k in keys[start : start + DELETE_BATCH]]
+        _call("delete_objects", Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+    return len(keys)
 
 
-def _call(operation: str, **params: Any) -> dict:
-    from botocore.exceptions import BotoCoreError, ClientError
+def _errors(key: str | None) -> Errors:
+    """S3's codes for a missing object or upload, and for parts it will not join."""
+    missing = NotFound("The object does not exist.", details={"key": key})
+    no_upload = NotFound("The multipart upload no longer exists.", code="no_such_upload", details={"key": key})
+    return {
+        "NoSuchUpload": no_upload,
+        **{code: missing for code in _MISSING},
+        **{
+            code: (
+                lambda exc, code=code: Conflict(
+                    "Storage refused the parts.", code="invalid_parts", details={"reason": code}
+                )
+            )
+            for code in _BAD_PARTS
+        },
+    }
 
-    try:
-        return getattr(client("s3"), operation)(**params)
-    except ClientError as exc:
-        code = error_code(exc)
-        if code == "NoSuchUpload":
-            raise NotFound(
-                "The multipart upload no longer exists.", code="no_such_upload", details={"key": params.get("Key")}
-            ) from exc
-        if code in _BAD_PARTS:
-            raise Conflict("Storage refused the parts.", code="invalid_parts", details={"reason": code}) from exc
-        if code in _MISSING:
-            raise NotFound("The object does not exist.", details={"key": params.get("Key")}) from exc
-        if code in _TRANSIENT:
-            raise TransientFailure("Storage is unavailable; try again.") from exc
-        raise LecternError("A storage request failed.", details={"operation": operation, "code": code}) from exc
-    except BotoCoreError as exc:
-        raise TransientFailure("Storage is unavailable; try again.") from exc
+
+def _call(operation: str, **params: Any) -> Any:
+    return call("s3", operation, errors=_errors(params.get("Key")), **params)
+
+
+# ------------------------------------------------------------------ media files
+
+
+def content_type(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower()
+    return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(str(path))[0] or "application/octet-stream"
+
+
+def download(bucket: str, key: str, path: Path) -> Path:
+    """The object as a local file (parents created); NotFound when it does not exist."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with translated("s3", "download_file", _errors(key)):
+        client("s3").download_file(bucket, key, str(path))
+    return path
+
+
+def upload_file(bucket: str, key: str, path: Path, *, cache_control: str | None = IMMUTABLE) -> int:
+    """Upload one file with the content type its suffix calls for; returns its size."""
+    extra: dict[str, Any] = {"ContentType": content_type(path)}
+    if cache_control:
+        extra["CacheControl"] = cache_control
+    with translated("s3", "upload_file", _errors(key)):
+        client("s3").upload_file(str(path), bucket, key, ExtraArgs=extra)
+    return path.stat().st_size
+
+
+def upload_files(
+    bucket: str, prefix: str, root: Path, files: list[Path], *, cache_control: str | None = IMMUTABLE
+) -> dict[str, int]:
+    """Each file (under `root`) to `prefix/<its path relative to root>`, in parallel; key -> size.
+
+    Re-running overwrites the same keys, so a retried task leaves the same objects.
+    """
+    keys = {f"{prefix.rstrip('/')}/{Path(p).relative_to(root).as_posix()}": Path(p) for p in files}
+    if not keys:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(UPLOAD_THREADS, len(keys))) as pool:
+        sizes = pool.map(lambda item: upload_file(bucket, item[0], item[1], cache_control=cache_control), keys.items())
+        return dict(zip(keys, sizes, strict=True))
+
+
+def list_keys(bucket: str, prefix: str) -> Iterator[str]:
+    with translated("s3", "list_objects_v2", _errors(prefix)):
+        pages = list(client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix))
+    for page in pages:
+        for item in page.get("Contents", []):
+            yield item["Key"]
+
+
+def tag(bucket: str, key: str, tags: dict[str, str]) -> None:
+    """Add (or overwrite) tags on an object, keeping its other tags."""
+    merged = {**tags_of(bucket, key), **tags}
+    tag_set = [{"Key": k, "Value": v} for k, v in merged.items()]
+    _call("put_object_tagging", Bucket=bucket, Key=key, Tagging={"TagSet": tag_set})
+
+
+def tags_of(bucket: str, key: str) -> dict[str, str]:
+    current = _call("get_object_tagging", Bucket=bucket, Key=key)
+    return {t["Key"]: t["Value"] for t in current.get("TagSet", [])}

@@ -11,11 +11,15 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from chalicelib.adapters.aws import error_code
-from chalicelib.config import get_settings
-from chalicelib.errors import LecternError, PayloadTooLarge, TransientFailure
+from chalicelib.adapters.aws import call
+from chalicelib.core.config import get_settings
+from chalicelib.core.errors import PayloadTooLarge, TransientFailure
 
-_TRANSIENT = {"LimitExceededException", "ThrottlingException", "InternalServerError", "ServiceUnavailable"}
+SERVICE = "apigatewaymanagementapi"
+
+
+class _Gone(Exception):
+    """The connection is closed (410): not an error of ours, an answer."""
 
 
 def management_endpoint(api_id: str, stage: str) -> str:
@@ -43,36 +47,30 @@ def _client(endpoint_url: str) -> Any:
 
 def post(api_id: str, stage: str, connection_id: str, data: bytes) -> bool:
     """Send one message to one connection. False: the connection is gone (410)."""
-    client = _client(management_endpoint(api_id, stage))
-    try:
-        client.post_to_connection(ConnectionId=connection_id, Data=data)
-    except client.exceptions.GoneException:  # a ClientError subclass: catch it first
-        return False
-    except client.exceptions.ClientError as exc:
-        raise _translate(exc, connection_id) from exc
-    return True
+    return _on_connection("post_to_connection", api_id, stage, connection_id, Data=data)
 
 
 def close(api_id: str, stage: str, connection_id: str) -> bool:
     """Close a connection from the server side. False: it was already gone."""
-    client = _client(management_endpoint(api_id, stage))
+    return _on_connection("delete_connection", api_id, stage, connection_id)
+
+
+def _on_connection(operation: str, api_id: str, stage: str, connection_id: str, **params: object) -> bool:
+    details = {"connection_id": connection_id}
+    errors = {
+        # botocore's GoneException is a ClientError subclass; its code is what tells it apart.
+        "GoneException": _Gone(),
+        "PayloadTooLargeException": PayloadTooLarge(
+            "The websocket message is larger than API Gateway allows (128 KB).", details=details
+        ),
+        "LimitExceededException": TransientFailure("The websocket management API is busy.", details=details),
+    }
+    via = _client(management_endpoint(api_id, stage))
     try:
-        client.delete_connection(ConnectionId=connection_id)
-    except client.exceptions.GoneException:
+        call(SERVICE, operation, errors=errors, via=via, ConnectionId=connection_id, **params)
+    except _Gone:
         return False
-    except client.exceptions.ClientError as exc:
-        raise _translate(exc, connection_id) from exc
     return True
-
-
-def _translate(exc: Exception, connection_id: str) -> LecternError:
-    code = error_code(exc)
-    details = {"connection_id": connection_id, "aws_error": code}
-    if code == "PayloadTooLargeException":
-        return PayloadTooLarge("The websocket message is larger than API Gateway allows (128 KB).", details=details)
-    if code in _TRANSIENT:
-        return TransientFailure("The websocket management API is busy.", details=details)
-    return LecternError("The websocket management API refused the request.", details=details)
 
 
 class ManagementSession:

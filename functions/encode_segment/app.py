@@ -6,13 +6,13 @@ Uploads videos/{id}/{attempt}/segments/{rung}/{index}.mp4 and counts the segment
 
 from typing import Any
 
-from chalicelib.observability import lambda_handler, logger
-from chalicelib.schemas.pipeline_tasks import EncodeSegmentTask
-from chalicelib.services import video_pipeline
+from chalicelib.core.observability import lambda_handler, logger
+from chalicelib.video import tasks
+from chalicelib.video.task_schemas import EncodeSegmentTask
 
 
 @lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     task = EncodeSegmentTask.model_validate(event)
     logger.append_keys(video_id=task.video_id, attempt=task.attempt)
-    return video_pipeline.encode_segment(task)
+    return tasks.encode_segment(task)

@@ -5,13 +5,13 @@ Writes nothing when the attempt was superseded by a reprocess or the video is RE
 
 from typing import Any
 
-from chalicelib.observability import lambda_handler, logger
-from chalicelib.schemas.pipeline_tasks import MarkFailedTask
-from chalicelib.services import video_pipeline
+from chalicelib.core.observability import lambda_handler, logger
+from chalicelib.video import tasks
+from chalicelib.video.task_schemas import MarkFailedTask
 
 
 @lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     task = MarkFailedTask.model_validate(event)
     logger.append_keys(video_id=task.video_id, attempt=task.attempt)
-    return video_pipeline.mark_failed(task)
+    return tasks.mark_failed(task)

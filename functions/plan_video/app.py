@@ -6,13 +6,13 @@ Writes plan.json under the attempt's media prefix and returns its summary ($.pla
 
 from typing import Any
 
-from chalicelib.observability import lambda_handler, logger
-from chalicelib.schemas.pipeline_tasks import PlanTask
-from chalicelib.services import video_pipeline
+from chalicelib.core.observability import lambda_handler, logger
+from chalicelib.video import tasks
+from chalicelib.video.task_schemas import PlanTask
 
 
 @lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     task = PlanTask.model_validate(event)
     logger.append_keys(video_id=task.video_id, attempt=task.attempt)
-    return video_pipeline.plan(task)
+    return tasks.plan(task)

@@ -6,13 +6,13 @@ limits) is final: the state machine catches it and marks the video FAILED.
 
 from typing import Any
 
-from chalicelib.observability import lambda_handler, logger
-from chalicelib.schemas.pipeline_tasks import ProbeTask
-from chalicelib.services import video_pipeline
+from chalicelib.core.observability import lambda_handler, logger
+from chalicelib.video import tasks
+from chalicelib.video.task_schemas import ProbeTask
 
 
 @lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     task = ProbeTask.model_validate(event)
     logger.append_keys(video_id=task.video_id, attempt=task.attempt)
-    return video_pipeline.probe(task)
+    return tasks.probe(task)

@@ -3,15 +3,15 @@
 Each SQS message wraps an S3 ObjectCreated notification. Messages fail one by one
 (partial batch response): a transient error raises and only that message is retried;
 a bad image is a normal outcome (REJECTED on the user) and is not retried.
-Idempotency: see chalicelib/services/avatars.py.
+Idempotency: see chalicelib/identity/avatars.py.
 """
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from chalicelib.events import created_objects
-from chalicelib.observability import lambda_handler
-from chalicelib.services import avatars
+from chalicelib.core.events import created_objects
+from chalicelib.core.observability import lambda_handler
+from chalicelib.identity import avatars
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

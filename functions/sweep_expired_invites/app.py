@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.observability import lambda_handler, logger, metrics
-from chalicelib.services import orgs
+from chalicelib.core.observability import lambda_handler, logger, metrics
+from chalicelib.orgs import service as orgs
 
 
 @lambda_handler

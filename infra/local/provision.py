@@ -4,6 +4,10 @@ Idempotent: resources that exist are kept (with their data), so a restarted stac
 provisions over restored state. Event sources are not handed to moto (it would invoke
 functions inside the sender's request and drop their errors); they are returned for the
 local pollers and scheduler, which use only public behaviour.
+
+Nothing is skipped silently: RESOURCE_TYPES lists each type created and the properties it
+honours, IGNORED_TYPES and each type's `ignores` say what is left out on purpose and why.
+Anything else in the template stops the stack before it creates a thing.
 """
 
 from __future__ import annotations
@@ -12,15 +16,53 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 
-from infra.local.template import ACCOUNT_ID, FUNCTION, STATE_MACHINE, Resource, Template
+from infra.local.template import (
+    ACCOUNT_ID,
+    FUNCTION,
+    RESOLVED_INTRINSICS,
+    STATE_MACHINE,
+    Resource,
+    Template,
+    UnsupportedTemplate,
+)
 
 LOCAL_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/lectern-local-functions"
+
+# Properties passed through to the create call as they are (also what RESOURCE_TYPES honours).
+USER_POOL_KEYS = ("Policies", "UsernameAttributes", "AutoVerifiedAttributes", "AccountRecoverySetting", "Schema")
+USER_POOL_CLIENT_KEYS = (
+    "GenerateSecret",
+    "ExplicitAuthFlows",
+    "PreventUserExistenceErrors",
+    "EnableTokenRevocation",
+    "AccessTokenValidity",
+    "IdTokenValidity",
+    "RefreshTokenValidity",
+    "TokenValidityUnits",
+)
+QUEUE_ATTRIBUTES = (
+    "VisibilityTimeout",
+    "MessageRetentionPeriod",
+    "DelaySeconds",
+    "ReceiveMessageWaitTimeSeconds",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+    "SqsManagedSseEnabled",
+    "MaximumMessageSize",
+)
+TABLE_KEYS = (
+    "AttributeDefinitions",
+    "KeySchema",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "ProvisionedThroughput",
+)
 
 
 @dataclass
@@ -50,6 +92,7 @@ class Provisioned:
 
 class Provisioner:
     def __init__(self, template: Template, endpoint_url: str):
+        check_supported(template)
         self.t = template
         self._session = boto3.session.Session(
             aws_access_key_id="local", aws_secret_access_key="local", region_name=template.region
@@ -63,39 +106,33 @@ class Provisioner:
         """Create everything; `before_notifications` runs once tables and buckets exist but
         before S3 notifications are switched on (restoring objects must not re-trigger work)."""
         self._role()
-        for pool in self.t.of_type("AWS::Cognito::UserPool"):
-            self._user_pool(pool)
-        for pool_client in self.t.of_type("AWS::Cognito::UserPoolClient"):
-            self._user_pool_client(pool_client)
-        for secret in self.t.of_type("AWS::SecretsManager::Secret"):
-            self._secret(secret)
-        # Dead-letter queues first: redrive policies name them.
-        queues = self.t.of_type("AWS::SQS::Queue")
-        for queue in sorted(queues, key=lambda q: "RedrivePolicy" in q.properties):
-            self._queue(queue)
-        for table in self.t.of_type("AWS::DynamoDB::Table"):
-            self._table(table)
-        buckets = self.t.of_type("AWS::S3::Bucket")
-        for bucket in buckets:
-            self._bucket(bucket)
+        self._create(kind for kind in RESOURCE_TYPES.values() if not kind.after_data)
 
-        env = {k: str(v) for k, v in self.t.resolve(_env_of_globals(self.t)).items()}
+        # Globals only: each function's own variables reach it per invocation (lambda_dispatch).
+        variables = self.t.resolve((self.t.function_globals.get("Environment") or {}).get("Variables") or {})
+        buckets = self.t.of_type(BUCKET)
         result = Provisioned(
-            environment=env,
+            environment={k: str(v) for k, v in variables.items()},
             names={r.logical_id: r.physical_id for r in self.t.resources.values() if r.physical_id},
-            tables=[r.physical_id for r in self.t.of_type("AWS::DynamoDB::Table")],
+            tables=[r.physical_id for r in self.t.of_type(TABLE)],
             buckets=[b.physical_id for b in buckets],
         )
         if before_notifications:
             before_notifications(result)
         for bucket in buckets:
             self._bucket_notifications(bucket)
+
+        self._create(kind for kind in RESOURCE_TYPES.values() if kind.after_data)
         for function in self.t.of_type(FUNCTION):
-            self._function(function, result)
-        for machine in self.t.of_type(STATE_MACHINE):
-            self._state_machine(machine)
-            result.state_machines.append(machine.physical_id)
+            self._event_sources(function, result)
+        result.state_machines = [m.physical_id for m in self.t.of_type(STATE_MACHINE)]
         return result
+
+    def _create(self, kinds: Iterable[ResourceType]) -> None:
+        for kind in kinds:
+            # Dead-letter queues first: redrive policies name them (no other type has the key).
+            for resource in sorted(self.t.of_type(kind.type), key=lambda r: "RedrivePolicy" in r.properties):
+                kind.create(self, resource)
 
     # ------------------------------------------------------------------ IAM
     def _role(self) -> None:
@@ -126,17 +163,7 @@ class Provisioner:
             pool_id = existing["Id"]
         else:
             p = self.t.resolve(r.properties)
-            kwargs = {
-                k: p[k]
-                for k in (
-                    "Policies",
-                    "UsernameAttributes",
-                    "AutoVerifiedAttributes",
-                    "AccountRecoverySetting",
-                    "Schema",
-                )
-                if k in p
-            }
+            kwargs = {k: p[k] for k in USER_POOL_KEYS if k in p}
             pool_id = idp.create_user_pool(PoolName=name, **kwargs)["UserPool"]["Id"]
         arn = f"arn:aws:cognito-idp:{self.t.region}:{ACCOUNT_ID}:userpool/{pool_id}"
         self.t.bind(r.logical_id, pool_id, Arn=arn, ProviderName=f"cognito-idp.{self.t.region}.amazonaws.com/{pool_id}")
@@ -150,17 +177,7 @@ class Provisioner:
         if existing:
             client_id = existing["ClientId"]
         else:
-            keys = (
-                "GenerateSecret",
-                "ExplicitAuthFlows",
-                "PreventUserExistenceErrors",
-                "EnableTokenRevocation",
-                "AccessTokenValidity",
-                "IdTokenValidity",
-                "RefreshTokenValidity",
-                "TokenValidityUnits",
-            )
-            kwargs = {k: p[k] for k in keys if k in p}
+            kwargs = {k: p[k] for k in USER_POOL_CLIENT_KEYS if k in p}
             client_id = idp.create_user_pool_client(UserPoolId=pool_id, ClientName=name, **kwargs)["UserPoolClient"][
                 "ClientId"
             ]
@@ -185,16 +202,7 @@ class Provisioner:
     def _queue(self, r: Resource) -> None:
         p = self.t.resolve(r.properties)
         attributes = {}
-        for key in (
-            "VisibilityTimeout",
-            "MessageRetentionPeriod",
-            "DelaySeconds",
-            "ReceiveMessageWaitTimeSeconds",
-            "FifoQueue",
-            "ContentBasedDeduplication",
-            "SqsManagedSseEnabled",
-            "MaximumMessageSize",
-        ):
+        for key in QUEUE_ATTRIBUTES:
             if key in p:
                 value = p[key]
                 attributes[key] = str(value).lower() if isinstance(value, bool) else str(value)
@@ -211,17 +219,9 @@ class Provisioner:
             return
         except ddb.exceptions.ResourceNotFoundException:
             pass
-        kwargs = {
-            k: p[k]
-            for k in (
-                "AttributeDefinitions",
-                "KeySchema",
-                "GlobalSecondaryIndexes",
-                "LocalSecondaryIndexes",
-                "StreamSpecification",
-            )
-            if k in p
-        }
+        kwargs = {k: p[k] for k in TABLE_KEYS if k in p}
+        if "StreamSpecification" in p:  # CloudFormation leaves StreamEnabled implicit
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, **p["StreamSpecification"]}
         ddb.create_table(TableName=r.physical_id, BillingMode=p.get("BillingMode", "PAY_PER_REQUEST"), **kwargs)
         ttl = p.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):
@@ -270,7 +270,7 @@ class Provisioner:
         self.client("s3").put_bucket_notification_configuration(Bucket=r.physical_id, NotificationConfiguration=config)
 
     # ------------------------------------------------------------------ Lambda
-    def _function(self, r: Resource, result: Provisioned) -> None:
+    def _function(self, r: Resource) -> None:
         lam = self.client("lambda")
         p = self.t.resolve(r.properties)
         config = {
@@ -279,6 +279,7 @@ class Provisioner:
             "Handler": p["Handler"],
             "Timeout": int(p.get("Timeout", 3)),
             "MemorySize": int(p.get("MemorySize", 128)),
+            # Globals merged with the function's own: what lambda_dispatch shows its handler.
             "Environment": {
                 "Variables": {k: str(v) for k, v in (p.get("Environment") or {}).get("Variables", {}).items()}
             },
@@ -288,7 +289,9 @@ class Provisioner:
             lam.update_function_configuration(FunctionName=r.physical_id, **config)
         except lam.exceptions.ResourceNotFoundException:
             lam.create_function(FunctionName=r.physical_id, Code={"ZipFile": _placeholder_zip()}, **config)
-        for event in (p.get("Events") or {}).values():
+
+    def _event_sources(self, r: Resource, result: Provisioned) -> None:
+        for event in (self.t.resolve(r.properties).get("Events") or {}).values():
             props = event.get("Properties", {})
             if event["Type"] == "SQS":
                 queue_name = props["Queue"].rsplit(":", 1)[1]
@@ -322,14 +325,6 @@ class Provisioner:
             sfn.create_state_machine(name=name, definition=definition, roleArn=LOCAL_ROLE)
 
 
-def _env_of_globals(t: Template) -> dict:
-    functions = t.of_type(FUNCTION)
-    if not functions:
-        return {}
-    # Globals are merged into every function; functions share one process locally.
-    return functions[0].properties.get("Environment", {}).get("Variables", {})
-
-
 # CloudFormation and the S3 API spell a few CORS fields differently.
 _CORS_FIELDS = {
     "AllowedHeaders": "AllowedHeaders",
@@ -349,7 +344,7 @@ def _lifecycle_rules(cfn: dict) -> list[dict]:
     rules = []
     for rule in cfn["Rules"]:
         api: dict[str, Any] = {"ID": rule.get("Id", "rule"), "Status": rule.get("Status", "Enabled")}
-        api["Filter"] = {"Prefix": rule.get("Prefix", "")}
+        api["Filter"] = _lifecycle_filter(rule.get("Prefix"), rule.get("TagFilters") or [])
         if "ExpirationInDays" in rule:
             api["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
         if "Transitions" in rule:
@@ -364,9 +359,266 @@ def _lifecycle_rules(cfn: dict) -> list[dict]:
     return rules
 
 
+def _lifecycle_filter(prefix: str | None, tag_filters: list[dict]) -> dict:
+    """CloudFormation's Prefix + TagFilters as the S3 API's Filter (two predicates need And)."""
+    tags = [{"Key": t["Key"], "Value": str(t["Value"])} for t in tag_filters]
+    if not tags:
+        return {"Prefix": prefix or ""}
+    if prefix is None and len(tags) == 1:
+        return {"Tag": tags[0]}
+    return {"And": {**({"Prefix": prefix} if prefix is not None else {}), "Tags": tags}}
+
+
 def _placeholder_zip() -> bytes:
     # The emulator stores code it never runs: our dispatcher imports the real handler.
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("README.txt", "Local stack: handlers run in-process from the source tree.\n")
     return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------- what the local stack supports
+TABLE = "AWS::DynamoDB::Table"
+BUCKET = "AWS::S3::Bucket"
+QUEUE = "AWS::SQS::Queue"
+
+# A property's allowed shape: None takes the value as is (the AWS API validates it); a
+# mapping names the keys allowed inside (in each item of a list; "*" matches any key).
+Shape = Mapping[str, "Shape | None"]
+
+NO_IAM = "the emulator does not enforce IAM: local code runs with the emulator's credentials"
+NO_XRAY = "no X-Ray daemon runs locally"
+DOCUMENTATION = "documentation only"
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    type: str
+    create: Callable[[Provisioner, Resource], None]
+    honours: Shape
+    ignores: Mapping[str, str] = field(default_factory=dict)  # property -> why it has no local meaning
+    after_data: bool = False  # created once data is restored and S3 notifications are on
+
+
+# In creation order: pools before their clients, secrets and queues before the functions
+# whose environment names them, functions before the state machines that call them.
+RESOURCE_TYPES: dict[str, ResourceType] = {
+    kind.type: kind
+    for kind in (
+        ResourceType(
+            "AWS::Cognito::UserPool",
+            Provisioner._user_pool,
+            dict.fromkeys(USER_POOL_KEYS),
+        ),
+        ResourceType(
+            "AWS::Cognito::UserPoolClient",
+            Provisioner._user_pool_client,
+            dict.fromkeys(("UserPoolId", *USER_POOL_CLIENT_KEYS)),
+        ),
+        ResourceType(
+            "AWS::SecretsManager::Secret",
+            Provisioner._secret,
+            {"GenerateSecretString": dict.fromkeys(("PasswordLength", "ExcludePunctuation"))},
+            ignores={"Description": DOCUMENTATION},
+        ),
+        ResourceType(
+            QUEUE,
+            Provisioner._queue,
+            {
+                **dict.fromkeys(("QueueName", *QUEUE_ATTRIBUTES)),
+                "RedrivePolicy": dict.fromkeys(("deadLetterTargetArn", "maxReceiveCount")),
+            },
+        ),
+        ResourceType(
+            TABLE,
+            Provisioner._table,
+            {
+                **dict.fromkeys(("TableName", "BillingMode", *TABLE_KEYS)),
+                "StreamSpecification": {"StreamViewType": None},
+                "TimeToLiveSpecification": dict.fromkeys(("AttributeName", "Enabled")),
+            },
+            ignores={
+                "PointInTimeRecoverySpecification": "backups: infra/local/persistence.py snapshots the local data",
+                "SSESpecification": "encryption at rest: the emulator keeps items in memory",
+            },
+        ),
+        ResourceType(
+            BUCKET,
+            Provisioner._bucket,
+            {
+                "BucketName": None,
+                "CorsConfiguration": {"CorsRules": dict.fromkeys(_CORS_FIELDS)},
+                "LifecycleConfiguration": {
+                    "Rules": {
+                        **dict.fromkeys(("Id", "Status", "Prefix", "ExpirationInDays")),
+                        "TagFilters": dict.fromkeys(("Key", "Value")),
+                        "Transitions": dict.fromkeys(("StorageClass", "TransitionInDays")),
+                        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": None},
+                    }
+                },
+                "NotificationConfiguration": {
+                    "QueueConfigurations": {
+                        "Event": None,
+                        "Queue": None,
+                        "Filter": {"S3Key": {"Rules": dict.fromkeys(("Name", "Value"))}},
+                    }
+                },
+            },
+            ignores={
+                "BucketEncryption": "encryption at rest: S3 applies SSE-S3 to every object anyway, "
+                "and the emulator keeps objects in memory",
+                "PublicAccessBlockConfiguration": "the emulator authorizes no request (moto's auth is off), "
+                "so there is no public access to block",
+            },
+        ),
+        ResourceType(
+            FUNCTION,
+            Provisioner._function,
+            {
+                **dict.fromkeys(("FunctionName", "Handler", "Runtime", "Timeout", "MemorySize")),
+                "Environment": {"Variables": None},
+                # Each event's Properties are checked against EVENT_SOURCES.
+                "Events": {"*": {"Type": None, "Properties": None}},
+            },
+            ignores={
+                "CodeUri": "handlers are imported from the source tree (lambda_dispatch.resolve_handler)",
+                "Architectures": "handlers run in this Python process",
+                "Layers": "the FFmpeg layer's binaries come from layers/ffmpeg/build (FFMPEG_BINARY, FFPROBE_BINARY)",
+                "EphemeralStorage": "/tmp is this machine's disk",
+                "Tracing": NO_XRAY,
+                "Policies": NO_IAM,
+                "Description": DOCUMENTATION,
+            },
+            after_data=True,
+        ),
+        ResourceType(
+            STATE_MACHINE,
+            Provisioner._state_machine,
+            dict.fromkeys(("Name", "Definition", "DefinitionUri", "DefinitionSubstitutions")),
+            ignores={"Tracing": NO_XRAY, "Policies": NO_IAM},
+            after_data=True,
+        ),
+    )
+}
+
+# Function event sources the local triggers run (infra/local/triggers.py), with their properties.
+EVENT_SOURCES: dict[str, Shape] = {
+    "SQS": dict.fromkeys(("Queue", "BatchSize", "FunctionResponseTypes")),
+    "Schedule": {"Schedule": None},
+}
+
+_CHALICE_API = "Chalice's APIs, merged in by `chalice package`: served locally by api_server.py and ws_gateway.py"
+IGNORED_TYPES: dict[str, str] = {
+    "AWS::IAM::ManagedPolicy": NO_IAM,
+    "AWS::IAM::Policy": NO_IAM,
+    "AWS::IAM::Role": NO_IAM,
+    "AWS::SQS::QueuePolicy": "the emulator does not enforce resource policies: S3 delivers to the queues without it",
+    "AWS::Serverless::LayerVersion": "handlers run in this process; the FFmpeg binaries come from layers/ffmpeg/build",
+    "AWS::CloudWatch::Alarm": "no metrics are collected locally",
+    "AWS::Serverless::Api": _CHALICE_API,
+    "AWS::ApiGatewayV2::Api": _CHALICE_API,
+    "AWS::ApiGatewayV2::Route": _CHALICE_API,
+    "AWS::ApiGatewayV2::Integration": _CHALICE_API,
+    "AWS::ApiGatewayV2::Stage": _CHALICE_API,
+    "AWS::ApiGatewayV2::Deployment": _CHALICE_API,
+    "AWS::Lambda::Permission": _CHALICE_API,
+}
+
+# Globals sections besides Function (which is checked like a function's own properties).
+IGNORED_GLOBALS = {"Api": "configures Chalice's REST API once merged; api_server.py mirrors its GatewayResponses"}
+
+# CloudFormation resource attributes (beside Type and Properties).
+IGNORED_RESOURCE_ATTRIBUTES = {
+    "DependsOn": "the local stack creates resources in its own fixed order (RESOURCE_TYPES)",
+    "DeletionPolicy": "the local stack never deletes a resource",
+    "UpdateReplacePolicy": "the local stack never replaces a resource",
+    "Metadata": "annotations for other tools",
+}
+
+
+def check_supported(template: Template) -> None:
+    """Raise UnsupportedTemplate naming every type, property or intrinsic the local stack
+    would not honour, before anything is created."""
+    problems: list[str] = []
+    document = template.document
+    for section in (document.get("Globals") or {}).keys() - {"Function"} - IGNORED_GLOBALS.keys():
+        problems.append(f"Globals.{section} is not supported")
+    problems += _property_problems("Globals.Function", template.function_globals, RESOURCE_TYPES[FUNCTION])
+    problems += [
+        f"Globals.Function: {key} is not resolved locally" for key in _unresolved_intrinsics(template.function_globals)
+    ]
+    for logical_id, spec in document["Resources"].items():
+        where = f"{logical_id} ({spec['Type']})"
+        for attribute in spec.keys() - {"Type", "Properties"} - IGNORED_RESOURCE_ATTRIBUTES.keys():
+            problems.append(f"{where}: resource attribute {attribute} is not supported")
+        properties = spec.get("Properties") or {}
+        problems += [f"{where}: {key} is not resolved locally" for key in _unresolved_intrinsics(properties)]
+        if spec["Type"] in IGNORED_TYPES:
+            continue
+        kind = RESOURCE_TYPES.get(spec["Type"])
+        if kind is None:
+            problems.append(f"{where}: the type is neither provisioned (RESOURCE_TYPES) nor ignored (IGNORED_TYPES)")
+            continue
+        problems += _property_problems(where, properties, kind)
+        if kind.type == FUNCTION:
+            for name, event in (properties.get("Events") or {}).items():
+                source = EVENT_SOURCES.get(event.get("Type"))
+                if source is None:
+                    problems.append(f"{where}: event {name} of type {event.get('Type')} is not supported")
+                    continue
+                problems += [
+                    f"{where}: property Events.{name}.Properties{path} is not supported"
+                    for path in _unknown_keys(event.get("Properties") or {}, source, "")
+                ]
+    if problems:
+        raise UnsupportedTemplate(
+            f"{template.path.name} asks for what the local stack does not do "
+            "(infra/local/provision.py lists what it supports and what it ignores on purpose):\n  "
+            + "\n  ".join(problems)
+        )
+
+
+def _property_problems(where: str, properties: Mapping[str, Any], kind: ResourceType) -> list[str]:
+    problems = []
+    for key, value in properties.items():
+        if key in kind.ignores:
+            continue
+        if key not in kind.honours:
+            problems.append(f"{where}: property {key} is not supported")
+            continue
+        problems += [
+            f"{where}: property {key}{path} is not supported" for path in _unknown_keys(value, kind.honours[key], "")
+        ]
+    return problems
+
+
+def _unknown_keys(value: Any, shape: Shape | None, path: str) -> Iterator[str]:
+    if shape is None or _is_intrinsic(value):
+        return
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unknown_keys(item, shape, f"{path}[{index}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key in shape or "*" in shape:
+                yield from _unknown_keys(item, shape.get(key, shape.get("*")), f"{path}.{key}")
+            else:
+                yield f"{path}.{key}"
+
+
+def _unresolved_intrinsics(value: Any) -> Iterator[str]:
+    if isinstance(value, list):
+        for item in value:
+            yield from _unresolved_intrinsics(item)
+    elif isinstance(value, dict):
+        if _is_intrinsic(value) and next(iter(value)) not in RESOLVED_INTRINSICS:
+            yield next(iter(value))
+        for item in value.values():
+            yield from _unresolved_intrinsics(item)
+
+
+def _is_intrinsic(value: Any) -> bool:
+    if not (isinstance(value, dict) and len(value) == 1):
+        return False
+    key = next(iter(value))
+    return key == "Ref" or key.startswith("Fn::")

@@ -27,12 +27,14 @@ ORG_NAME = "Lectern Academy"
 
 
 def seed() -> tuple[SampleAccount, ...]:
-    from chalicelib.errors import Conflict
-    from chalicelib.models.user import User
-    from chalicelib.schemas.auth import SignUpRequest
-    from chalicelib.schemas.orgs import MemberPut, OrgCreate, PageQuery
-    from chalicelib.schemas.users import TutorProfileIn
-    from chalicelib.services import identity, orgs, tutors
+    from chalicelib.core.errors import Conflict
+    from chalicelib.core.pagination import PageQuery
+    from chalicelib.identity import service as identity
+    from chalicelib.identity import tutors
+    from chalicelib.identity.models import User
+    from chalicelib.identity.schemas import SignUpRequest, TutorProfileIn
+    from chalicelib.orgs import service as orgs
+    from chalicelib.orgs.schemas import MemberPut, OrgCreate
 
     users: dict[str, User] = {}
     for account in ACCOUNTS:

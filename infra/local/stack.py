@@ -159,23 +159,26 @@ class LocalStack:
         lambda_dispatch.install()
 
     def _environment_for_app(self, template_environment: dict[str, str]) -> None:
+        from infra.local import lambda_dispatch
+
         layer_bin = ROOT / "layers" / "ffmpeg" / "build" / "bin"
+        local = {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AUTO_CONFIRM_SIGNUPS": "true",
+            "WEBSOCKET_URL": self.ws_url,
+            "WEBSOCKET_MANAGEMENT_URL": self.ws_management_url,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("LECTERN_LOG_LEVEL", "WARNING"),
+            # The same static binaries the Lambda layer ships (layers/ffmpeg/build.sh).
+            "FFMPEG_BINARY": str(layer_bin / "ffmpeg"),
+            "FFPROBE_BINARY": str(layer_bin / "ffprobe"),
+        }
         os.environ.update(template_environment)
-        os.environ.update(
-            {
-                "AWS_ENDPOINT_URL": self.endpoint_url,
-                "AUTO_CONFIRM_SIGNUPS": "true",
-                "WEBSOCKET_URL": self.ws_url,
-                "WEBSOCKET_MANAGEMENT_URL": self.ws_management_url,
-                "POWERTOOLS_TRACE_DISABLED": "true",
-                "POWERTOOLS_METRICS_DISABLED": "true",
-                "POWERTOOLS_LOG_LEVEL": os.environ.get("LECTERN_LOG_LEVEL", "WARNING"),
-                # The same static binaries the Lambda layer ships (layers/ffmpeg/build.sh).
-                "FFMPEG_BINARY": str(layer_bin / "ffmpeg"),
-                "FFPROBE_BINARY": str(layer_bin / "ffprobe"),
-            }
-        )
-        from chalicelib.config import get_settings
+        os.environ.update(local)
+        # Functions see their own template variables (lambda_dispatch), but these stay local.
+        lambda_dispatch.keep_process_values(local)
+        from chalicelib.core.config import get_settings
 
         get_settings.cache_clear()
 

@@ -18,17 +18,23 @@ from cfnlint.decode import cfn_yaml
 ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
 
-# Resource types the local stack creates; anything else in the template (IAM policies,
-# API Gateway responses, layers) has no local counterpart and is skipped on purpose.
+# Which types the local stack creates, and which it leaves out on purpose, is listed in
+# infra/local/provision.py (RESOURCE_TYPES, IGNORED_TYPES).
 FUNCTION = "AWS::Serverless::Function"
 STATE_MACHINE = "AWS::Serverless::StateMachine"
+RESOLVED_INTRINSICS = frozenset({"Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join", "Fn::Select"})
+
+
+class UnsupportedTemplate(ValueError):
+    """The template asks for something the local stack does not do: refused at start,
+    so the stack never runs a silently different platform."""
 
 
 @dataclass
 class Resource:
     logical_id: str
     type: str
-    properties: dict[str, Any]
+    properties: dict[str, Any]  # a function's are merged over Globals.Function
     physical_id: str = ""  # what Ref returns
     attributes: dict[str, Any] = field(default_factory=dict)  # what GetAtt returns
 
@@ -41,13 +47,14 @@ class Template:
         self.stack_name = stack_name
         self.region = region
         raw = cfn_yaml.load(str(path))
+        self.document = raw  # as written (before Globals are merged), for the support check
         self.parameters = {name: _parameter_default(spec) for name, spec in (raw.get("Parameters") or {}).items()}
-        globals_ = (raw.get("Globals") or {}).get("Function", {})
+        self.function_globals: dict[str, Any] = (raw.get("Globals") or {}).get("Function") or {}
         self.resources: dict[str, Resource] = {}
         for logical_id, spec in raw["Resources"].items():
             props = copy.deepcopy(dict(spec.get("Properties") or {}))
             if spec["Type"] == FUNCTION:
-                props = _merge(copy.deepcopy(dict(globals_)), props)
+                props = _merge(copy.deepcopy(dict(self.function_globals)), props)
             self.resources[logical_id] = Resource(logical_id, spec["Type"], props)
         for resource in self.resources.values():
             self._assign_names(resource)
@@ -87,7 +94,8 @@ class Template:
 
     # ------------------------------------------------------------------ intrinsics
     def resolve(self, value: Any) -> Any:
-        """Resolve Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Select against this stack."""
+        """Resolve Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Select against this stack; refuse
+        any other intrinsic rather than pass it on unresolved."""
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         if not isinstance(value, dict):
@@ -108,6 +116,8 @@ class Template:
             if key == "Fn::Select":
                 index, items = arg
                 return self.resolve(items)[int(index)]
+            if key.startswith("Fn::") and key not in RESOLVED_INTRINSICS:
+                raise UnsupportedTemplate(f"{self.path.name}: the local stack does not resolve {key}")
         return {k: self.resolve(v) for k, v in value.items()}
 
     def _ref(self, name: str) -> Any:

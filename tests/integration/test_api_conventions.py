@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+import app
+
 
 def assert_error(response, status: int, code: str | None = None) -> dict:
     assert response.status_code == status, response.text
@@ -87,8 +89,6 @@ def test_validation_errors_name_the_fields(api, payload, field):
 
 
 def test_openapi_documents_every_route(api, stack):
-    import app  # imported after the stack set the environment
-
     document = api.get("/openapi.json").json()
     assert document["openapi"].startswith("3.1")
     documented = {(path, method.upper()) for path, ops in document["paths"].items() for method in ops}

@@ -1,21 +1,29 @@
 """The emulator behaviours the local stack builds on, exercised for real.
 
-If a moto upgrade breaks in-process Lambda dispatch, S3 -> SQS -> function delivery or
-Step Functions execution (Map, Retry, Catch), these tests fail loudly.
+If a moto upgrade breaks in-process Lambda dispatch (the private method it replaces, the
+attributes it reads, each function's environment), S3 -> SQS -> function delivery, the
+SQS redrive the pollers leave failures to, Step Functions execution (Map, Retry, Catch)
+or the pickling of Cognito's private state, these tests fail loudly.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
+import os
+import re
 import time
 import uuid
 from urllib.parse import unquote_plus
 
 import boto3
 import pytest
+import requests
 
 from infra.local import lambda_dispatch
+from infra.local.persistence import StateStore
 from infra.local.provision import LOCAL_ROLE, QueueSubscription, _placeholder_zip
+from infra.local.template import ACCOUNT_ID
 from infra.local.triggers import QueuePoller
 
 
@@ -25,7 +33,7 @@ def aws(stack):
     return lambda name: session.client(name, endpoint_url=stack.endpoint_url)
 
 
-def make_function(aws, handler) -> str:
+def make_function(aws, handler, **config) -> str:
     name = f"contract-{uuid.uuid4().hex[:8]}"
     aws("lambda").create_function(
         FunctionName=name,
@@ -33,7 +41,7 @@ def make_function(aws, handler) -> str:
         Role=LOCAL_ROLE,
         Handler="unused.handler",
         Code={"ZipFile": _placeholder_zip()},
-        Timeout=10,
+        **{"Timeout": 10, **config},
     )
     lambda_dispatch.register(name, handler)
     return name
@@ -64,6 +72,50 @@ def test_invoke_runs_our_handler_in_process(aws):
     assert json.loads(response["Payload"].read()) == {"doubled": 42}
     assert seen == [({"n": 21}, name, True)]
     assert "FunctionError" not in response
+
+
+def test_moto_still_invokes_through_the_method_the_dispatcher_replaces(aws):
+    from moto.awslambda import models
+
+    # GIVEN moto as the local stack installed it
+    # THEN every invocation path still goes through _invoke_lambda(self, event), by that name
+    assert models.LambdaFunction._invoke_lambda is lambda_dispatch._invoke_in_process
+    assert re.search(r"def _invoke_lambda\(self, event\b", inspect.getsource(models))
+    assert "self._invoke_lambda(event=" in inspect.getsource(models.LambdaFunction.invoke)
+
+    # AND a function created through the API carries the attributes the dispatcher reads
+    name = make_function(aws, lambda event, context: None, MemorySize=256, Environment={"Variables": {"A": "1"}})
+    function = models.lambda_backends[ACCOUNT_ID]["us-east-1"].get_function(name)
+    assert (function.function_name, function.handler, function.memory_size, function.timeout) == (
+        name,
+        "unused.handler",
+        256,
+        10,
+    )
+    assert function.function_arn.endswith(f":function:{name}")
+    assert function.environment_vars == {"A": "1"}
+
+
+def test_a_handler_sees_its_function_environment_and_nobody_else_does(aws):
+    # GIVEN a function whose configuration sets a variable, and a handler that reads and writes it
+    seen = []
+
+    def handler(event, context):
+        before = os.environ.get("CONTRACT_COLOUR")
+        os.environ["CONTRACT_COLOUR"] = "red"  # stays in this invocation, as in a Lambda sandbox
+        seen.append((before, os.environ["CONTRACT_COLOUR"], dict(os.environ).get("CONTRACT_COLOUR")))
+
+    name = make_function(aws, handler, Environment={"Variables": {"CONTRACT_COLOUR": "blue"}})
+    lam = aws("lambda")
+
+    # WHEN it is invoked, then reconfigured and invoked again
+    lam.invoke(FunctionName=name, Payload=b"{}")
+    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"CONTRACT_COLOUR": "green"}})
+    lam.invoke(FunctionName=name, Payload=b"{}")
+
+    # THEN each call saw the configured value (its own write only inside it); this process never did
+    assert seen == [("blue", "red", "red"), ("green", "red", "red")]
+    assert "CONTRACT_COLOUR" not in os.environ
 
 
 def test_a_raising_handler_reports_its_error_type(aws):
@@ -195,3 +247,79 @@ def test_state_machine_map_retry_and_catch_run_for_real(aws):
     assert attempts["flaky"] == 3
     assert output["squares"] == [1, 4, 9]
     assert output["failure"]["Error"] == "MediaRejected"
+
+
+def test_sqs_redrives_what_a_poller_leaves_to_the_dead_letter_queue(aws):
+    # GIVEN a queue that gives a message one receive before its dead-letter queue, and a
+    # poller whose function reports one message of the batch as failed
+    sqs, suffix = aws("sqs"), uuid.uuid4().hex[:8]
+    dlq_url = sqs.create_queue(QueueName=f"contract-dlq-{suffix}")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})
+    queue_url = sqs.create_queue(
+        QueueName=f"contract-{suffix}", Attributes={"VisibilityTimeout": "1", "RedrivePolicy": redrive}
+    )["QueueUrl"]
+    delivered = []
+
+    def handler(event, context):
+        delivered.extend(r["body"] for r in event["Records"])
+        return {
+            "batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "bad"]
+        }
+
+    subscription = QueueSubscription(queue_url, make_function(aws, handler), batch_size=10, reports_batch_failures=True)
+    poller = QueuePoller(subscription, sqs, aws("lambda"), "us-east-1")
+
+    # WHEN both messages are delivered and the failed one's visibility timeout passes
+    sqs.send_message(QueueUrl=queue_url, MessageBody="good")
+    sqs.send_message(QueueUrl=queue_url, MessageBody="bad")
+    deadline = time.monotonic() + 15
+    while sorted(delivered) != ["bad", "good"]:
+        assert time.monotonic() < deadline, delivered
+        poller.poll_once(wait_seconds=1)
+    dead: list[dict] = []
+    while not dead:
+        assert time.monotonic() < deadline, "the failed message never reached the dead-letter queue"
+        poller.poll_once(wait_seconds=1)
+        dead = sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=0).get("Messages", [])
+
+    # THEN the success was deleted, the failure went to the dead-letter queue, and nothing ran twice
+    assert [m["Body"] for m in dead] == ["bad"]
+    assert poller.pending() == 0
+    assert sorted(delivered) == ["bad", "good"]
+
+
+def test_cognito_user_pools_survive_a_snapshot_round_trip(stack, tmp_path):
+    """persistence.py pickles moto's private Cognito state (no API reveals password hashes)."""
+    from joserfc import jwt
+    from joserfc.jwk import KeySet
+
+    # GIVEN a user pool with a client and a user, in a region the stack itself does not use
+    region = "eu-west-2"
+    idp = boto3.client("cognito-idp", region_name=region, endpoint_url=stack.endpoint_url)
+    pool_id = idp.create_user_pool(PoolName=f"contract-{uuid.uuid4().hex[:8]}")["UserPool"]["Id"]
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="contract", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    idp.admin_create_user(UserPoolId=pool_id, Username="ada")
+    idp.admin_set_user_password(UserPoolId=pool_id, Username="ada", Password="Contract-pass-1", Permanent=True)
+    attributes = idp.admin_get_user(UserPoolId=pool_id, Username="ada")["UserAttributes"]
+    sub = next(a["Value"] for a in attributes if a["Name"] == "sub")
+
+    # WHEN a snapshot is taken, the pool is lost, and the snapshot restored
+    store = StateStore(tmp_path, region)
+    store.export(stack, tables=[], buckets=[])
+    idp.delete_user_pool(UserPoolId=pool_id)
+    assert store.restore_identities()
+
+    # THEN the same user signs in with the same password, and the token verifies against the
+    # pool's published keys (moto's signing key is re-read, not pickled)
+    tokens = idp.initiate_auth(
+        ClientId=client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "ada", "PASSWORD": "Contract-pass-1"},
+    )["AuthenticationResult"]
+    keys = KeySet.import_key_set(
+        requests.get(f"{stack.endpoint_url}/{pool_id}/.well-known/jwks.json", timeout=10).json()
+    )
+    assert jwt.decode(tokens["IdToken"], keys).claims["sub"] == sub

@@ -13,6 +13,8 @@ import uuid
 
 import pytest
 
+from chalicelib.orgs.models import Invite
+
 # ---------------------------------------------------------------- helpers
 
 
@@ -60,15 +62,12 @@ def error_code(response):
 
 def expire(org_id, invite_id, seconds_ago=60):
     """Move an invite's expiry into the past (waiting days is not an option in a test)."""
-    from chalicelib.models.org import Invite
 
     stored = Invite.get(*Invite.key(org_id, invite_id))
     stored.update([Invite.expires_at.set(int(time.time()) - seconds_ago)])
 
 
 def stored_invite(org_id, invite_id):
-    from chalicelib.models.org import Invite
-
     return Invite.get_or_none(org_id, invite_id)
 
 

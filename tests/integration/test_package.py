@@ -112,7 +112,7 @@ def test_the_artifacts_hold_every_handler_and_fit_in_lambda(package):
     with zipfile.ZipFile(out / "deployment.zip") as zf:
         names = set(zf.namelist())
     # THEN the shared code zip holds the Chalice app and each template function's handler
-    assert {"app.py", "chalicelib/config.py"} <= names
+    assert {"app.py", "chalicelib/core/config.py"} <= names
     for resource in template["Resources"].values():
         handler = resource.get("Properties", {}).get("Handler", "")
         if resource["Type"] == "AWS::Serverless::Function" and handler.startswith("functions/"):

@@ -1,18 +1,24 @@
-"""The local stack provisions from a template: names, Globals, queues, state machines, schedules."""
+"""The local stack provisions from a template: names, Globals, queues, state machines, schedules,
+each function's own environment; and it refuses, by name, what it does not support."""
 
 from __future__ import annotations
 
 import json
+import os
+import textwrap
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from infra.local.provision import Provisioner
-from infra.local.template import Template
+from infra.local.stack import ROOT
+from infra.local.template import Template, UnsupportedTemplate
 from infra.local.triggers import Scheduler, rate_seconds
-from tests.fixtures.stack import handlers
+from tests.fixtures.stack import environment, handlers
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "stack" / "template.yaml"
 
@@ -96,3 +102,186 @@ def test_rate_expressions(expression, seconds):
 def test_cron_schedules_are_refused_loudly():
     with pytest.raises(ValueError, match="rate"):
         rate_seconds("cron(0 12 * * ? *)")
+
+
+def test_each_function_sees_its_own_template_environment_while_it_runs(provisioned):
+    # GIVEN two functions that set FIXTURE_GREETING differently (one also names the layer's
+    # ffmpeg path, which the local stack replaces with its own build)
+    template, provisioner, result = provisioned
+    names = ["FIXTURE_GREETING", "FIXTURE_QUEUE_URL", "FFMPEG_BINARY"]
+    meeting = uuid.uuid4().hex
+    environment.MEETINGS[meeting] = threading.Barrier(2, timeout=20)
+
+    def invoke(logical_id: str) -> dict:
+        event = {"names": names, "meet": meeting}
+        response = provisioner.client("lambda").invoke(FunctionName=result.names[logical_id], Payload=json.dumps(event))
+        return json.loads(response["Payload"].read())
+
+    # WHEN both run at the same time (each reads its environment only once both are inside)
+    with ThreadPoolExecutor(2) as pool:
+        greeter, other = pool.map(invoke, ["GreeterFunction", "OtherGreeterFunction"])
+
+    # THEN each saw its own variable and the Globals, the local ffmpeg stayed, and nothing leaked
+    assert greeter == {
+        "FIXTURE_GREETING": "hello",
+        "FIXTURE_QUEUE_URL": result.names["WorkQueue"],
+        "FFMPEG_BINARY": os.environ["FFMPEG_BINARY"],
+    }
+    assert other["FIXTURE_GREETING"] == "bonjour"
+    assert "FIXTURE_GREETING" not in os.environ
+    assert "FIXTURE_GREETING" not in result.environment  # the process gets the Globals only
+
+
+def test_lifecycle_tag_filters_reach_the_bucket(stack):
+    # GIVEN the stack provisioned from the real template.yaml
+    # WHEN the uploads bucket's lifecycle configuration is read back
+    rules = stack.client("s3").get_bucket_lifecycle_configuration(Bucket=stack.names["UploadsBucket"])["Rules"]
+
+    # THEN the processed-originals rule expires only tagged objects under raw/
+    rule = next(r for r in rules if r["ID"] == "expire-processed-originals")
+    assert rule["Filter"] == {"And": {"Prefix": "raw/", "Tags": [{"Key": "lectern-retention", "Value": "processed"}]}}
+    assert rule["Expiration"] == {"Days": 30}
+
+
+def template_from(tmp_path: Path, text: str) -> Template:
+    path = tmp_path / "template.yaml"
+    path.write_text(textwrap.dedent(text))
+    return Template(path, stack_name="unsupported", region="us-east-1", endpoint_url="http://127.0.0.1:9")
+
+
+def test_the_real_template_is_supported_or_ignored_on_purpose():
+    template = Template(
+        ROOT / "template.yaml", stack_name="check", region="us-east-1", endpoint_url="http://127.0.0.1:9"
+    )
+    Provisioner(template, "http://127.0.0.1:9")
+
+
+@pytest.mark.parametrize(
+    "resources, named",
+    [
+        pytest.param(
+            """
+            Topic:
+              Type: AWS::SNS::Topic
+            """,
+            "Topic (AWS::SNS::Topic): the type is neither provisioned",
+            id="unknown type",
+        ),
+        pytest.param(
+            """
+            Bucket:
+              Type: AWS::S3::Bucket
+              Properties:
+                VersioningConfiguration: { Status: Enabled }
+            """,
+            "Bucket (AWS::S3::Bucket): property VersioningConfiguration is not supported",
+            id="unknown property",
+        ),
+        pytest.param(
+            """
+            Bucket:
+              Type: AWS::S3::Bucket
+              Properties:
+                LifecycleConfiguration:
+                  Rules:
+                    - { Id: old, Status: Enabled, NoncurrentVersionExpiration: { NoncurrentDays: 1 } }
+            """,
+            "Bucket (AWS::S3::Bucket): property LifecycleConfiguration.Rules[0].NoncurrentVersionExpiration",
+            id="unknown nested property",
+        ),
+        pytest.param(
+            """
+            Worker:
+              Type: AWS::Serverless::Function
+              Properties:
+                Handler: worker.handler
+                Events:
+                  Uploaded: { Type: S3, Properties: { Bucket: uploads, Events: "s3:ObjectCreated:*" } }
+            """,
+            "Worker (AWS::Serverless::Function): event Uploaded of type S3 is not supported",
+            id="unknown event source",
+        ),
+        pytest.param(
+            """
+            Worker:
+              Type: AWS::Serverless::Function
+              Properties:
+                Handler: worker.handler
+                Events:
+                  Work: { Type: SQS, Properties: { Queue: arn, FilterCriteria: { Filters: [] } } }
+            """,
+            "Worker (AWS::Serverless::Function): property Events.Work.Properties.FilterCriteria",
+            id="unknown event property",
+        ),
+        pytest.param(
+            """
+            Queue:
+              Type: AWS::SQS::Queue
+              Properties:
+                VisibilityTimeout: !If [InProduction, 60, 30]
+            """,
+            "Queue (AWS::SQS::Queue): Fn::If is not resolved locally",
+            id="unresolved intrinsic",
+        ),
+        pytest.param(
+            """
+            Queue:
+              Type: AWS::SQS::Queue
+              Condition: InProduction
+            """,
+            "Queue (AWS::SQS::Queue): resource attribute Condition is not supported",
+            id="conditional resource",
+        ),
+    ],
+)
+def test_what_the_local_stack_does_not_support_is_refused_by_name(tmp_path, resources, named):
+    # GIVEN a template asking for something the local stack would not do
+    template = template_from(tmp_path, "Resources:" + textwrap.indent(textwrap.dedent(resources), "  "))
+
+    # WHEN it is handed to the provisioner THEN it refuses at once, naming the resource and what
+    with pytest.raises(UnsupportedTemplate) as refused:
+        Provisioner(template, "http://127.0.0.1:9")
+    assert named in str(refused.value)
+
+
+def test_globals_are_checked_like_a_function_and_every_problem_is_named_at_once(tmp_path):
+    template = template_from(
+        tmp_path,
+        """
+        Globals:
+          Function:
+            AutoPublishAlias: live
+          HttpApi:
+            CorsConfiguration: { AllowOrigins: ["*"] }
+        Resources:
+          Topic:
+            Type: AWS::SNS::Topic
+        """,
+    )
+    with pytest.raises(UnsupportedTemplate) as refused:
+        Provisioner(template, "http://127.0.0.1:9")
+    message = str(refused.value)
+    assert "Globals.Function: property AutoPublishAlias is not supported" in message
+    assert "Globals.HttpApi is not supported" in message
+    assert "Topic (AWS::SNS::Topic)" in message
+
+
+def test_what_is_ignored_on_purpose_is_accepted(tmp_path):
+    # GIVEN IAM, a queue policy, encryption settings and DependsOn: no local meaning, listed with a reason
+    template = template_from(
+        tmp_path,
+        """
+        Resources:
+          Policy:
+            Type: AWS::IAM::ManagedPolicy
+            Properties: { PolicyDocument: {} }
+          Bucket:
+            Type: AWS::S3::Bucket
+            DependsOn: Policy
+            Properties:
+              BucketEncryption:
+                ServerSideEncryptionConfiguration:
+                  - ServerSideEncryptionByDefault: { SSEAlgorithm: AES256 }
+        """,
+    )
+    Provisioner(template, "http://127.0.0.1:9")

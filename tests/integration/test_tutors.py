@@ -6,6 +6,8 @@ import uuid
 
 import pytest
 
+from chalicelib.identity import service as identity
+
 PROFILE = {"subjects": ["Algebra", "Calculus"], "years_experience": 7, "hourly_rate_cents": 4500, "currency": "EUR"}
 
 
@@ -160,7 +162,6 @@ def test_renaming_a_tutor_reorders_the_directory(api, accounts):
 
 def test_a_tutor_demoted_by_an_operator_leaves_the_directory(api, accounts):
     # GIVEN a listed tutor
-    from chalicelib.services import identity
 
     subject = unique_subject()
     tutor = accounts.create(role="tutor")

@@ -10,6 +10,9 @@ import time
 import pytest
 import requests
 
+from chalicelib.uploads.models import Upload
+from chalicelib.video.models import Video
+
 MIB = 1024 * 1024
 PART = 8 * MIB
 
@@ -61,14 +64,10 @@ def object_bytes(stack, key: str) -> bytes | None:
 
 
 def stored_upload(upload_id: str):
-    from chalicelib.models.upload import Upload
-
     return Upload.get(upload_id, consistent_read=True)
 
 
 def stored_video(video_id: str):
-    from chalicelib.models.video import Video
-
     try:
         return Video.get(video_id, consistent_read=True)
     except Video.DoesNotExist:
@@ -360,8 +359,6 @@ def test_bad_input_is_refused_naming_the_field_and_creates_nothing(api, stack, a
     assert error["code"] == "validation_failed"
     assert field in [d["field"] for d in error["details"]]
     # AND nothing was created: no upload record, no video, no multipart upload
-    from chalicelib.models.upload import Upload
-    from chalicelib.models.video import Video
 
     assert list(Upload.scan(Upload.owner_id == tutor.user_id)) == []
     assert list(Video.owner_videos.query(tutor.user_id)) == []

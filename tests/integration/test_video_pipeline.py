@@ -30,6 +30,12 @@ import requests
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from chalicelib.core.config import get_settings
+from chalicelib.core.errors import Conflict, NotFound, TransientFailure
+from chalicelib.uploads.models import Upload
+from chalicelib.video import start as video_start
+from chalicelib.video.models import Video
+
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 FFMPEG = ROOT / "layers" / "ffmpeg" / "build" / "bin" / "ffmpeg"
@@ -115,8 +121,6 @@ def sfn(stack: Any) -> Any:
 
 
 def machine_arn() -> str:
-    from chalicelib.config import get_settings
-
     return get_settings().video_pipeline_state_machine_arn
 
 
@@ -130,8 +134,6 @@ def record_upload(
     declared_size: int | None = None,
 ) -> tuple[str, str]:
     """An Upload (and, for video purposes, its UPLOADING Video) as the uploads service writes them."""
-    from chalicelib.models.upload import Upload
-    from chalicelib.models.video import Video
 
     upload_id = str(uuid.uuid4())
     key = Upload.object_key(owner_id, upload_id)
@@ -167,8 +169,6 @@ def upload(stack: Any, owner_id: str, data: bytes, **kwargs: Any) -> str:
 
 
 def load_video(video_id: str) -> Any:
-    from chalicelib.models.video import Video
-
     return Video.get(video_id, consistent_read=True)
 
 
@@ -438,9 +438,6 @@ def test_an_upload_through_the_api_is_processed_once_verified(stack, api, owner,
 
 
 def test_duplicate_events_start_exactly_one_execution(stack, owner, clips):
-    from chalicelib.models.upload import Upload
-    from chalicelib.services import video_pipeline
-
     # GIVEN an original whose upload is not verified yet (its S3 event arrives first)
     video_id, key = record_upload(stack, owner.user_id, clips["small"], state="UPLOADING")
     put_original(stack, key, clips["small"])
@@ -456,7 +453,7 @@ def test_duplicate_events_start_exactly_one_execution(stack, owner, clips):
     send_to_video_queue(stack, message)
     send_to_video_queue(stack, copy.deepcopy(message))
     put_original(stack, key, clips["small"])
-    video_pipeline.start(video_id)
+    video_start.start(video_id)
     video = wait_for_video(stack, video_id)
     stack.wait_for_queues()
 
@@ -474,8 +471,6 @@ def test_duplicate_events_start_exactly_one_execution(stack, owner, clips):
 
 
 def test_demo_recordings_and_foreign_events_are_ignored(stack, owner, clips):
-    from chalicelib.models.video import Video
-
     # GIVEN a demo recording (a later pipeline's business) landing in raw/
     demo_id = upload(stack, owner.user_id, clips["small"], purpose="demo_recording")
     stack.wait_for_queues()
@@ -573,8 +568,6 @@ def dispatch(stack: Any) -> Any:
 
 
 def test_a_transient_task_failure_is_retried_and_the_video_still_becomes_ready(stack, owner, clips, dispatch):
-    from chalicelib.errors import TransientFailure
-
     # GIVEN an EncodeAudio whose first invocation for this video fails as S3 throttling would
     video_id, key = record_upload(stack, owner.user_id, clips["small"])
     failures: list[int] = []
@@ -612,8 +605,6 @@ def test_a_transient_task_failure_is_retried_and_the_video_still_becomes_ready(s
 
 
 def test_an_encode_segment_retried_after_its_answer_was_lost_counts_once(stack, owner, clips, dispatch):
-    from chalicelib.errors import TransientFailure
-
     # GIVEN an EncodeSegment whose first invocation does all its work, then loses its answer
     video_id, key = record_upload(stack, owner.user_id, clips["small"])
     lost: list[int] = []
@@ -642,8 +633,6 @@ def test_an_encode_segment_retried_after_its_answer_was_lost_counts_once(stack, 
 
 
 def test_mark_failed_explains_a_timeout_and_leaves_a_newer_attempt_alone(stack, owner, clips):
-    from chalicelib.models.video import Video
-
     # GIVEN a video processing its attempt 2
     video_id, _ = record_upload(stack, owner.user_id, clips["small"])
     Video(video_id).update(actions=[Video.attempt.set(2), Video.status.set("PROCESSING")])
@@ -672,15 +661,13 @@ def test_mark_failed_explains_a_timeout_and_leaves_a_newer_attempt_alone(stack, 
 
 
 def test_reprocess_runs_a_new_attempt_and_drops_the_old_media(stack, owner, listener, clips):
-    from chalicelib.services import video_pipeline
-
     # GIVEN a READY video (attempt 1)
     video_id = upload(stack, owner.user_id, clips["small"])
     first = wait_for_video(stack, video_id)
     assert first.status == "READY" and first.assets_prefix == f"videos/{video_id}/1"
 
     # WHEN it is reprocessed
-    video_pipeline.reprocess(video_id)
+    video_start.reprocess(video_id)
     video = wait_for_video(stack, video_id, attempt=2)
 
     # THEN attempt 2 ran in its own execution and is what playback reads
@@ -705,21 +692,16 @@ def test_reprocess_runs_a_new_attempt_and_drops_the_old_media(stack, owner, list
 
 
 def test_reprocess_needs_an_uploaded_video(stack, owner, clips):
-    from chalicelib.errors import Conflict, NotFound
-    from chalicelib.services import video_pipeline
-
     # GIVEN a video whose upload has not completed
     video_id, _ = record_upload(stack, owner.user_id, clips["small"], state="UPLOADING")
     # WHEN / THEN reprocessing it is a conflict, and an unknown video is not found
     with pytest.raises(Conflict):
-        video_pipeline.reprocess(video_id)
+        video_start.reprocess(video_id)
     with pytest.raises(NotFound):
-        video_pipeline.reprocess(str(uuid.uuid4()))
+        video_start.reprocess(str(uuid.uuid4()))
 
 
 def test_a_superseded_execution_cannot_overwrite_the_reprocessed_video(stack, owner, clips, dispatch):
-    from chalicelib.services import video_pipeline
-
     # GIVEN attempt 1 held just before it would publish its lowest rung
     video_id, key = record_upload(stack, owner.user_id, clips["small"])
     reached, release = threading.Event(), threading.Event()
@@ -739,7 +721,7 @@ def test_a_superseded_execution_cannot_overwrite_the_reprocessed_video(stack, ow
     assert reached.wait(120)
 
     # WHEN the video is reprocessed meanwhile, attempt 2 completes, and then attempt 1 resumes
-    video_pipeline.reprocess(video_id)
+    video_start.reprocess(video_id)
     wait_for_video(stack, video_id, attempt=2)
     release.set()
     [first] = [e for e in executions(stack, video_id) if e["name"] == f"{video_id}-1"]

@@ -19,6 +19,13 @@ import boto3
 import pytest
 import requests
 
+from chalicelib.cli import main
+from chalicelib.uploads.models import Upload
+from chalicelib.video import layout
+from chalicelib.video.api import api_base_url
+from chalicelib.video.models import Failure, Video
+from chalicelib.video.service import signed_file_url
+
 ROOT = Path(__file__).resolve().parents[2]
 FFMPEG = ROOT / "layers" / "ffmpeg" / "build" / "bin" / "ffmpeg"
 SPRITE = b"\xff\xd8\xff\xe0sprite-bytes"
@@ -97,14 +104,13 @@ def world(api, stack) -> World:
 @pytest.fixture(scope="module")
 def media(stack, rendition):
     """Writes a video as the pipeline leaves it: the item and, when published, its objects."""
-    from chalicelib.models.video import Failure, Video
 
     s3 = boto3.client("s3", endpoint_url=stack.endpoint_url)
     bucket = stack.names["MediaBucket"]
 
     def make(owner_id: str, *, status: str, org_id: str | None = None, published: tuple[str, ...] = ()) -> Video:
         video_id = str(uuid.uuid4())
-        prefix = Video.media_prefix(video_id, 1)
+        prefix = layout.media_prefix(video_id, 1)
         rungs = {
             "PROCESSING": {"360p": "ENCODING", "720p": "PENDING"},
             "PLAYABLE": {"360p": "PACKAGED", "720p": "ENCODING"},
@@ -355,8 +361,6 @@ def test_playlists_refuse_bad_signatures(api, stack, world, media):
     signature, expires = query["signature"][0], query["expires"][0]
     base = f"{stack.api_url}/videos"
 
-    from chalicelib.services.videos import signed_file_url
-
     attempts = {
         "tampered": f"{base}/{first.video_id}/hls/master.m3u8?expires={expires}&signature={'0' * 64}",
         "other name": f"{base}/{first.video_id}/hls/360p.m3u8?expires={expires}&signature={signature}",
@@ -401,8 +405,6 @@ def test_reprocess_is_for_the_owner_and_admins(api, world, media):
 
 def test_owner_and_admin_reprocess_while_the_last_attempt_keeps_playing(api, stack, world, media, rendition):
     # GIVEN a ready video whose original is still in the uploads bucket
-    from chalicelib.models.upload import Upload
-    from chalicelib.models.video import Video
 
     video = media(world.owner.user_id, status="READY", org_id=world.org_id, published=("360p",))
     source_key = Upload.object_key(world.owner.user_id, video.video_id)
@@ -461,8 +463,6 @@ def test_signed_links_use_the_address_the_caller_used(stack, domain, full_path, 
     # GIVEN an API Gateway proxy event for GET /videos/{id}/play
     from chalice.app import Request
 
-    from chalicelib.api.videos import api_base_url
-
     video_id = str(uuid.uuid4())
     event = {
         "requestContext": {
@@ -509,8 +509,6 @@ def test_the_pages_are_served_with_the_stacks_urls(stack):
 
 
 def test_operators_reprocess_from_the_command_line(world, media, capsys):
-    from chalicelib.cli import main
-
     # GIVEN a video with no original on record, WHEN an operator reprocesses it
     video = media(world.owner.user_id, status="READY", published=("360p",))
     code = main(["reprocess", video.video_id])

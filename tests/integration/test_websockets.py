@@ -18,6 +18,11 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+import app as lectern
+from chalicelib.core.config import get_settings
+from chalicelib.realtime.models import Connection
+from chalicelib.realtime.service import push_to_user
+
 
 def open_socket(stack: Any, token: str | None) -> ClientConnection:
     query = f"?token={token}" if token is not None else ""
@@ -30,8 +35,6 @@ def request(socket: ClientConnection, frame: Any) -> dict:
 
 
 def connection_ids(user_id: str) -> set[str]:
-    from chalicelib.models.connection import Connection
-
     return {c.connection_id for c in Connection.of_user(user_id)}
 
 
@@ -48,7 +51,6 @@ def eventually(predicate: Callable[[], Any], timeout: float = 15) -> Any:
 @pytest.fixture
 def management(stack: Any) -> Any:
     """A boto3 management client on the endpoint the app itself is configured with."""
-    from chalicelib.config import get_settings
 
     return boto3.client("apigatewaymanagementapi", endpoint_url=get_settings().websocket_management_url)
 
@@ -121,8 +123,6 @@ def test_signed_out_token_is_refused(stack, api, accounts):
 
 
 def test_push_reaches_every_connection_of_the_user_and_nobody_else(stack, accounts):
-    from chalicelib.services.realtime import push_to_user
-
     # GIVEN a student with two tabs open and another student with one
     alice, bob = accounts.create(), accounts.create()
     with (
@@ -144,18 +144,12 @@ def test_push_reaches_every_connection_of_the_user_and_nobody_else(stack, accoun
 
 
 def test_push_to_a_user_without_connections_delivers_nothing(stack, accounts):
-    from chalicelib.services.realtime import push_to_user
-
     # GIVEN a user with no open socket WHEN pushed to THEN nothing is delivered
     assert push_to_user(accounts.create().user_id, {"type": "hello"}) == 0
 
 
 def test_closed_connection_is_gone_and_push_removes_its_stale_record(stack, accounts, management):
     from chalice import WebsocketDisconnectedError
-
-    import app as lectern
-    from chalicelib.models.connection import Connection
-    from chalicelib.services.realtime import push_to_user
 
     # GIVEN a student whose first tab was closed and whose second tab is open
     student = accounts.create()
@@ -236,7 +230,6 @@ def test_messages_over_api_gateway_limit_close_the_socket(stack, accounts):
 
 def test_lambda_handler_strings_resolve_to_the_registered_handlers(stack):
     # GIVEN the app as `chalice package` sees it
-    import app as lectern
 
     # THEN each websocket route has a handler, and its handler string (what Lambda imports
     # on AWS) names the very object the local gateway calls

@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 
 from chalicelib.adapters import ffmpeg
-from chalicelib.config import get_settings
-from chalicelib.errors import MediaRejected, TransientFailure
-from chalicelib.services.video_plan import Rung, plan_ladder, plan_segments, storyboard_vtt
+from chalicelib.adapters.encoding import Rung
+from chalicelib.core.config import get_settings
+from chalicelib.core.errors import MediaRejected, TransientFailure
+from chalicelib.video.plan import plan_ladder, plan_segments, storyboard_vtt
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER_BIN = ROOT / "layers" / "ffmpeg" / "build" / "bin"
@@ -356,7 +357,8 @@ def test_poster_and_storyboard(corpus, tmp_path):
 
 def test_a_segment_of_bad_media_raises_media_rejected(corpus, tmp_path):
     # GIVEN the zeroed file WHEN a segment of it is encoded THEN a MediaRejected, never a bare error
-    from chalicelib.services.video_plan import LADDER, Segment
+    from chalicelib.adapters.encoding import Segment
+    from chalicelib.video.plan import LADDER
 
     with pytest.raises(MediaRejected):
         ffmpeg.encode_segment(str(corpus / "corrupt.mp4"), Segment(0, 0.0, 4.0), [LADDER[0]], tmp_path, fps=30.0)

@@ -7,18 +7,8 @@ import random
 
 import pytest
 
-from chalicelib.services.video_plan import (
-    LADDER,
-    Rung,
-    Segment,
-    master_playlist,
-    output_fps,
-    plan_ladder,
-    plan_segments,
-    storyboard_cues,
-    storyboard_grid,
-    storyboard_vtt,
-)
+from chalicelib.adapters.encoding import Rung, Segment, output_fps, storyboard_cues, storyboard_grid
+from chalicelib.video.plan import LADDER, master_playlist, plan_ladder, plan_segments, storyboard_vtt
 
 
 def sizes(rungs: list[Rung]) -> list[tuple[str, int, int]]:
