@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# checkov pins boto3 exactly, at an older release than ours: it has a virtualenv of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 .PHONY: run test package layer web bench clean promote-admin reprocess
 
@@ -12,6 +15,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade 'pip<26.3'  # chalice 1.34 requires pip<26.3
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
 
 layer: $(STAMP)
 	bash layers/ffmpeg/build.sh
@@ -29,7 +37,7 @@ run: $(STAMP) layer web
 	$(PY) -m infra.local
 
 ## Install what the tests need and run them all.
-test: $(STAMP) layer web
+test: $(STAMP) $(CHECKOV_STAMP) layer web
 	bash tests/install_system_deps.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -13,7 +13,8 @@ from chalicelib.video import api as video
 app = Chalice(app_name="lectern")
 # Pages are served from another origin (:8080 locally, a static site on AWS); the API uses
 # bearer tokens, never cookies, so any origin may call it.
-app.api.cors = CORSConfig(allow_origin="*", max_age=600, expose_headers=["X-Request-Id"])
+# Retry-After: pages read when a rate limit lets them try again.
+app.api.cors = CORSConfig(allow_origin="*", max_age=600, expose_headers=["X-Request-Id", "Retry-After"])
 app.register_middleware(request_context, "http")
 
 app.register_blueprint(system.bp)

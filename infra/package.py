@@ -35,6 +35,11 @@ API_POLICY = "ApiAccessPolicy"
 # Chalice's layer of requirements (config.json: automatic_layer).
 DEPS_LAYER = "ManagedLayer"
 CHALICE_TAG = "aws-chalice"
+# Chalice's REST API and the function behind it.
+REST_API, API_HANDLER = "RestAPI", "APIHandler"
+# The handler's name, fixed here so the API can name it without referring to it (at most
+# 64 characters: stack names up to 60).
+API_HANDLER_NAME = "${AWS::StackName}-api"
 # Lambda's limit on a function's code plus all its layers, unzipped.
 LAMBDA_UNZIPPED_LIMIT = 262_144_000
 
@@ -55,6 +60,7 @@ def build(out: Path) -> Path:
         _attach_api_policy(template)
         _share_deps_layer(template)
         _explicit_code_uri(template)
+        _api_calls_its_handler_by_name(template)
         for name in artifacts:
             _remove(out / name)
         for name in ("deployment.zip", "layer-deployment.zip"):
@@ -167,6 +173,24 @@ def _explicit_code_uri(template: dict[str, Any]) -> None:
     for resource in template["Resources"].values():
         if resource.get("Type") == FUNCTION:
             resource.setdefault("Properties", {}).setdefault("CodeUri", code_uri)
+
+
+def _api_calls_its_handler_by_name(template: dict[str, Any]) -> None:
+    """The REST API's integrations name its handler by a fixed function name instead of
+    Chalice's `${APIHandler.Arn}`.
+
+    Every function's environment refers to the API (PUBLIC_API_URL, template.yaml Globals):
+    with the API also referring to the handler, CloudFormation would refuse the cycle
+    API -> handler -> API. API Gateway resolves the name only when it invokes the handler;
+    the invoke permission (Chalice's) refers to both, so it is created after both.
+    """
+    resources = template["Resources"]
+    resources[API_HANDLER]["Properties"]["FunctionName"] = {"Fn::Sub": API_HANDLER_NAME}
+    arn = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:" + API_HANDLER_NAME
+    body = json.dumps(resources[REST_API]["Properties"]["DefinitionBody"]).replace(f"${{{API_HANDLER}.Arn}}", arn)
+    if API_HANDLER in body:
+        raise SystemExit(f"{REST_API} still refers to {API_HANDLER}: `chalice package` output changed.")
+    resources[REST_API]["Properties"]["DefinitionBody"] = json.loads(body)
 
 
 def _unzipped_size(path: Path) -> int:

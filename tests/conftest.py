@@ -6,18 +6,22 @@ the stack has set the environment, and models read their table names from Settin
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urljoin
 
 import pytest
 import requests
 
 from infra.local.stack import LocalStack, Ports
+from tests.fixtures.limits import SUITE_ENVIRONMENT
 
 pytest_plugins = ["tests.fixtures.accounts"]
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> LocalStack:
+    # Rate limits far above what the suite does; tests of a limit lower it (tests/fixtures/limits.py).
+    os.environ.update(SUITE_ENVIRONMENT)
     started = LocalStack(ports=Ports.free(), data_dir=None).start()
     yield started
     started.stop()

@@ -55,6 +55,11 @@ def close(api_id: str, stage: str, connection_id: str) -> bool:
     return _on_connection("delete_connection", api_id, stage, connection_id)
 
 
+def is_open(api_id: str, stage: str, connection_id: str) -> bool:
+    """Whether the gateway still holds the connection (GET @connections/{id}); False on 410."""
+    return _on_connection("get_connection", api_id, stage, connection_id)
+
+
 def _on_connection(operation: str, api_id: str, stage: str, connection_id: str, **params: object) -> bool:
     details = {"connection_id": connection_id}
     errors = {

@@ -3,8 +3,9 @@
 Access tokens are verified against the user pool's JWKS: signature (RS256), expiry,
 issuer, client id and `token_use`. The verified claims are then turned into the signed-in
 user by the principal loader that chalicelib.identity registers (`@principal_loader`):
-it loads the user's record and refuses tokens revoked by a global sign-out. REST routes
-(`route(..., auth=True)`) and websocket connections go through the same two steps.
+it loads the user's record and refuses tokens revoked by a global sign-out and the tokens
+of suspended accounts. REST routes (`route(..., auth=True)`) and websocket connections go
+through the same two steps.
 """
 
 from __future__ import annotations
@@ -67,7 +68,12 @@ def authenticate(request: Request) -> Any:
 
 def principal_for_token(token: str) -> Any:
     """The signed-in user an access token stands for (REST and websocket alike)."""
-    claims = verify_access_token(token)
+    return principal_for_claims(verify_access_token(token))
+
+
+def principal_for_claims(claims: dict[str, Any]) -> Any:
+    """The signed-in user of verified claims, asked afresh: refused (Unauthorized/Forbidden)
+    once the account is gone, suspended, or signed out since the token was issued."""
     if _loader is None:
         raise RuntimeError("No principal loader is registered: import chalicelib.identity.")
     return _loader(claims)

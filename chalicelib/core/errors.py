@@ -21,6 +21,7 @@ class LecternError(Exception):
         self.details = details if details is not None else {}
         if code:
             self.code = code
+        self.headers: dict[str, str] = {}  # HTTP headers the error response carries
 
 
 class ValidationFailed(LecternError):
@@ -41,6 +42,11 @@ class Forbidden(LecternError):
 class NotFound(LecternError):
     status = 404
     code = "not_found"
+
+
+class MethodNotAllowed(LecternError):
+    status = 405
+    code = "method_not_allowed"
 
 
 class Conflict(LecternError):
@@ -66,8 +72,16 @@ class UnsupportedMediaType(LecternError):
 
 
 class TooManyRequests(LecternError):
+    """A rate limit was reached; the response says when to retry (`Retry-After`, seconds)."""
+
     status = 429
     code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int | None = None, details: Any = None, code: str | None = None):
+        super().__init__(message, details=details, code=code)
+        self.retry_after = retry_after
+        if retry_after is not None:
+            self.headers["Retry-After"] = str(retry_after)
 
 
 class MediaRejected(LecternError):

@@ -9,11 +9,12 @@ from chalice import Response
 from chalice.app import Request
 
 from chalicelib.core.config import get_settings
-from chalicelib.core.errors import NotFound, PayloadTooLarge
+from chalicelib.core.errors import MethodNotAllowed, PayloadTooLarge
 from chalicelib.core.observability import logger, metrics
 from chalicelib.core.routing import JSON_HEADERS, error_response, request_id_of
 
 NO_ROUTE = "No route matches this method and path."  # as template.yaml's GatewayResponse says
+NO_METHOD = "This path does not serve this method; `Allow` lists those it does."
 
 
 def request_context(event: Request, get_response: Callable[[Request], Response]) -> Response:
@@ -39,9 +40,14 @@ def _in_our_shape(response: Response) -> Response:
     if response.status_code < 400 or not isinstance(body, dict) or set(body) != {"Code", "Message"}:
         return response
     if body["Code"] == "MethodNotAllowedError":
-        # Only the local server lets a method a route lacks reach the app; API Gateway answers
-        # it as an unknown route (template.yaml's GatewayResponse: our JSON 404). Same here.
-        return error_response(NotFound(NO_ROUTE))
+        # A path served, a method not (TRACE, DELETE /health): 405 with Chalice's `Allow`.
+        # On AWS such a request never reaches the app: API Gateway answers a method a
+        # resource lacks as an unknown path (MISSING_AUTHENTICATION_TOKEN, turned into our
+        # JSON 404 by template.yaml's GatewayResponses); a REST API cannot tell the two apart.
+        allow = (response.headers or {}).get("Allow", "")
+        error = MethodNotAllowed(NO_METHOD, details={"allowed": allow.split(", ") if allow else []})
+        error.headers["Allow"] = allow
+        return error_response(error)
     return Response(
         body=json.dumps({"error": {"code": "bad_request", "message": str(body["Message"]), "details": {}}}),
         status_code=response.status_code,

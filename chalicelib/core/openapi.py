@@ -67,6 +67,21 @@ def _operation(spec: RouteSpec, keyed: dict) -> dict[str, Any]:
     }
     if spec.auth:
         operation["security"] = BEARER
+    if spec.limits:
+        operation["responses"]["429"] = {
+            **_json(
+                "Too many requests: a rate limit of "
+                + ", ".join(sorted({limit.action for limit in spec.limits}))
+                + " was reached (details.limit names it).",
+                keyed[(ErrorResponse, "serialization")],
+            ),
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds until the limit's window resets.",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            },
+        }
     if spec.body:
         operation["requestBody"] = {
             "required": True,

@@ -20,7 +20,11 @@ from pydantic import Field, StringConstraints
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.core.schemas import StrictRequest
 
-Cursor = Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=r"^[A-Za-z0-9_=-]+$")]
+# Unpadded URL-safe base64, as `encode` writes it (a length of 4n + 1 is never one).
+Cursor = Annotated[
+    str,
+    StringConstraints(min_length=2, max_length=2048, pattern=r"^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$"),
+]
 _SCALARS = ("S", "N")
 
 

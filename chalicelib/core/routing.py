@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import json
+import re
 import typing
 import uuid
 from collections.abc import Callable
@@ -27,8 +29,10 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from chalicelib.core.errors import LecternError, UnsupportedMediaType, ValidationFailed
+from chalicelib.core.config import get_settings
+from chalicelib.core.errors import LecternError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from chalicelib.core.observability import logger
+from chalicelib.core.ratelimit import Limit, enforce, route_limits, source_ip
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -48,6 +52,7 @@ class RouteSpec:
     path_params: dict[str, Any] = field(default_factory=dict)
     produces: str | None = None  # a non-JSON (or free-form) body the view builds itself
     also: tuple[int, ...] = ()  # further success-like statuses answered with the response model
+    limits: tuple[Limit, ...] = ()  # rate limits counted once the request is parsed (core/ratelimit.py)
 
 
 ROUTES: list[RouteSpec] = []
@@ -71,7 +76,12 @@ def route(
     auth: bool = True,
     produces: str | None = None,
     also: tuple[int, ...] = (),
+    limits: typing.Sequence[Limit] = (),
 ) -> Callable:
+    """`limits`: `per_ip`, `per_user`, `per_key` from chalicelib.core.ratelimit, counted in order
+    once the request is authenticated and parsed; an unauthenticated route is limited per IP
+    (`public.ip`) unless it declares a per-IP limit of its own."""
+
     def decorator(fn: Callable) -> Callable:
         hints = typing.get_type_hints(fn, include_extras=True)  # keep Annotated constraints (ids)
         params = [p for p in inspect.signature(fn).parameters if p != "ctx"]
@@ -89,6 +99,7 @@ def route(
             path_params={p: hints[p] for p in params if p not in ("body", "query")},
             produces=produces,
             also=also,
+            limits=route_limits(limits, auth=auth),
         )
         ROUTES.append(spec)
 
@@ -108,6 +119,7 @@ def route(
                     kwargs["body"] = parse_body(spec.body, request)
                 if spec.query is not None:
                     kwargs["query"] = parse_query(spec.query, request)
+                enforce(spec.limits, source_ip=source_ip(request), user=ctx.user, body=kwargs.get("body"))
                 return _to_response(spec, fn(ctx, **kwargs))
             except LecternError as exc:
                 return error_response(exc)
@@ -138,7 +150,9 @@ def request_id_of(request: Request) -> str:
 
 def error_response(exc: LecternError) -> Response:
     body = {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}
-    return Response(body=json.dumps(body), status_code=exc.status, headers=dict(JSON_HEADERS))
+    # getattr: errors built without LecternError.__init__ carry no headers of their own.
+    headers = {**JSON_HEADERS, **getattr(exc, "headers", {})}
+    return Response(body=json.dumps(body), status_code=exc.status, headers=headers)
 
 
 def validation_details(error: ValidationError, prefix: tuple = ()) -> list[dict[str, str]]:
@@ -166,9 +180,26 @@ def parse_body(model: type[BaseModel], request: Request) -> BaseModel:
 
 
 def parse_json(model: type[BaseModel], raw: bytes | str, *, location: str) -> BaseModel:
-    """JSON text into `model`; errors name the fields under `location` ("body", "frame")."""
+    """JSON text into `model`; errors name the fields under `location` ("body", "frame").
+
+    The one parser of client JSON (REST bodies and websocket frames): its size and nesting
+    are bounded before json.loads sees it, which recurses once per level and fails with
+    RecursionError (not ValueError) on a few thousand nested brackets.
+    """
+    settings = get_settings()
+    # surrogatepass: a lone surrogate then fails json.loads' UTF-8 decoding (invalid_json).
+    text = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    if len(text) > settings.max_json_body_bytes:
+        raise PayloadTooLarge(f"The {location} is too large.", details={"max_bytes": settings.max_json_body_bytes})
+    # Counting the opening brackets first (in C) spares the scan for nearly every body.
+    if text.count(b"[") + text.count(b"{") > settings.max_json_depth and nesting_depth(text) > settings.max_json_depth:
+        raise ValidationFailed(
+            f"The {location} nests arrays and objects too deeply.",
+            code="json_too_deep",
+            details={"max_depth": settings.max_json_depth},
+        )
     try:
-        data = json.loads(raw)
+        data = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationFailed(
             f"The {location} is not valid JSON.", code="invalid_json", details={"reason": str(exc)}
@@ -179,6 +210,20 @@ def parse_json(model: type[BaseModel], raw: bytes | str, *, location: str) -> Ba
         return model.model_validate(data)
     except ValidationError as exc:
         raise ValidationFailed(f"The {location} is invalid.", details=validation_details(exc, (location,))) from None
+
+
+# A JSON string, or an unterminated one to the end of the text (json.loads never leaves a
+# string it entered, so brackets inside one never nest).
+_JSON_STRING = re.compile(rb'"(?:[^"\\]+|\\.)*"?', re.DOTALL)
+_NOT_A_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+_BRACKET_STEP = [{ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}.get(b, 0) for b in range(256)]
+
+
+def nesting_depth(text: bytes) -> int:
+    """How deeply JSON text nests arrays and objects, without recursion: the deepest run of
+    brackets outside strings. Linear time; whether the text is valid JSON is json.loads' call."""
+    brackets = _JSON_STRING.sub(b"", text).translate(None, _NOT_A_BRACKET)
+    return max(itertools.accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0)
 
 
 def parse_query(model: type[BaseModel], request: Request) -> BaseModel:

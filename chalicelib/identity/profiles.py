@@ -9,8 +9,15 @@ from chalicelib.core.errors import NotFound
 from chalicelib.core.roles import TUTOR
 from chalicelib.identity import avatars, policy
 from chalicelib.identity import service as identity
-from chalicelib.identity.models import User
-from chalicelib.identity.schemas import MeOut, ProfilePatch, PublicUserOut, SettingsOut, TutorProfileOut
+from chalicelib.identity.models import TUTOR_APPROVED, User
+from chalicelib.identity.schemas import (
+    MeOut,
+    ProfilePatch,
+    PublicUserOut,
+    SettingsOut,
+    TutorApprovalOut,
+    TutorProfileOut,
+)
 
 
 def me(user: User) -> MeOut:
@@ -54,25 +61,29 @@ def update_me(user: User, patch: ProfilePatch) -> MeOut:
 def public_profile(viewer: User, user_id: str) -> PublicUserOut:
     """A user as another signed-in user sees them.
 
-    A private profile shows only the name and avatar, except to its owner and to
-    platform admins (moderation).
+    A private profile shows others only the display name (the name shown beside the
+    user's messages and in their orgs): no avatar, bio, role, locale or tutor profile.
+    Its owner and platform admins (moderation) see it in full. The email address is never
+    part of a profile; it is shown only in GET /me and to the admins of the user's orgs.
+    A tutor profile is shown only while it is listed (active and approved).
     """
     user = viewer if viewer.user_id == user_id else identity.find_user(user_id)
     if user is None:
         raise NotFound("No such user.", code="user_not_found", details={"user_id": user_id})
     visibility = _visibility(user)
-    base = PublicUserOut(
-        user_id=user.user_id, display_name=user.display_name, visibility=visibility, avatar=avatars.avatar_out(user)
-    )
+    base = PublicUserOut(user_id=user.user_id, display_name=user.display_name, visibility=visibility)
     if visibility == "private" and not access.allows(policy.VIEW_PRIVATE, viewer, user):
         return base
     tutor = tutor_profile_out(user)
+    listed = tutor is not None and tutor.listed
     return base.model_copy(
         update={
+            "avatar": avatars.avatar_out(user),
             "role": user.role,
             "bio": user.bio,
             "locale": user.locale,
-            "tutor_profile": tutor if tutor is not None and tutor.active else None,
+            # The directory's view: the review state and its reasons are the tutor's own business.
+            "tutor_profile": tutor.model_copy(update={"approval": None}) if listed else None,
         }
     )
 
@@ -81,12 +92,22 @@ def tutor_profile_out(user: User) -> TutorProfileOut | None:
     tutor = user.tutor
     if tutor is None or user.role != TUTOR:
         return None
+    approval = tutor.approval
     return TutorProfileOut(
         subjects=list(tutor.subjects or []),
         years_experience=int(tutor.years_experience),
         hourly_rate_cents=int(tutor.hourly_rate_cents),
         currency=tutor.currency,
         active=bool(tutor.active),
+        listed=bool(tutor.active) and approval is not None and approval.state == TUTOR_APPROVED,
+        approval=None
+        if approval is None
+        else TutorApprovalOut(
+            state=approval.state,
+            reason=approval.reason,
+            submitted_at=approval.submitted_at,
+            decided_at=approval.decided_at,
+        ),
     )
 
 

@@ -5,6 +5,8 @@ Passwords only ever come in.
 
 from __future__ import annotations
 
+import itertools
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -14,18 +16,24 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StrictInt,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
 from chalicelib.core.pagination import Cursor
 from chalicelib.core.roles import PlatformRole, SelfServiceRole
-from chalicelib.core.schemas import NO_CONTROL_CHARS, Email, StrictRequest
+from chalicelib.core.schemas import (
+    CONTROL_CHARS,
+    AtMostSetting,
+    Email,
+    StrictRequest,
+    one_line,
+    unchanged,
+    whole_number,
+)
 
-DisplayName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=NO_CONTROL_CHARS)
-]
+DisplayName = one_line(80)
 Bio = Annotated[str, StringConstraints(max_length=2000)]
 # BCP-47-ish: language, optional script, optional region ("en", "zh-Hans-CN", "pt-BR", "es-419").
 Locale = Annotated[
@@ -48,17 +56,19 @@ Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 # Fields default to None ("unchanged") but are not Optional: an explicit null is refused
 # with an error naming the field, since nothing here can be unset.
 class SettingsPatch(StrictRequest):
-    email_notifications: StrictBool = None  # type: ignore[assignment]
-    profile_visibility: Visibility = None  # type: ignore[assignment]
+    email_notifications: StrictBool = unchanged()
+    profile_visibility: Visibility = unchanged()
 
 
 class ProfilePatch(StrictRequest):
     """Only the fields present change."""
 
-    display_name: DisplayName = None  # type: ignore[assignment]
-    bio: Bio = None  # type: ignore[assignment]
-    locale: Locale = None  # type: ignore[assignment]
-    settings: SettingsPatch = None  # type: ignore[assignment]
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
+    display_name: DisplayName = unchanged()
+    bio: Bio = unchanged()
+    locale: Locale = unchanged()
+    settings: SettingsPatch = unchanged()
 
     @model_validator(mode="after")
     def _something_to_change(self) -> ProfilePatch:
@@ -87,12 +97,28 @@ class AvatarUploadState(BaseModel):
     updated_at: datetime
 
 
+TutorReviewState = Literal["pending", "approved", "rejected"]
+
+
+class TutorApprovalOut(BaseModel):
+    """Where the tutor profile stands with the platform's admins."""
+
+    state: TutorReviewState
+    reason: str | None = Field(None, description="Why the profile was rejected.")
+    submitted_at: datetime
+    decided_at: datetime | None = None
+
+
 class TutorProfileOut(BaseModel):
     subjects: list[str]
     years_experience: int
     hourly_rate_cents: int
     currency: str
     active: bool
+    listed: bool = Field(False, description="Shown in the tutor directory: active and approved.")
+    approval: TutorApprovalOut | None = Field(
+        None, description="The review of the profile; null until it is first saved active. Shown to the tutor only."
+    )
 
 
 class MeOut(BaseModel):
@@ -111,7 +137,7 @@ class MeOut(BaseModel):
 
 
 class PublicUserOut(BaseModel):
-    """Another user as a signed-in user sees them; a private profile shows only its name and avatar."""
+    """Another user as a signed-in user sees them; a private profile shows others only its name."""
 
     user_id: str
     display_name: str
@@ -128,7 +154,9 @@ class PublicUserOut(BaseModel):
 
 class AvatarUploadRequest(StrictRequest):
     content_type: AvatarContentType
-    size: StrictInt = Field(gt=0, description="The file's size in bytes.")
+    size: Annotated[whole_number(gt=0), AtMostSetting("avatar_max_bytes")] = Field(
+        description="The file's size in bytes."
+    )
 
 
 class AvatarUploadOut(BaseModel):
@@ -146,8 +174,8 @@ class AvatarUploadOut(BaseModel):
 
 class TutorProfileIn(StrictRequest):
     subjects: list[Subject] = Field(min_length=1, max_length=10)
-    years_experience: StrictInt = Field(ge=0, le=80)
-    hourly_rate_cents: StrictInt = Field(ge=0, le=100_000_00)
+    years_experience: whole_number(ge=0, le=80)
+    hourly_rate_cents: whole_number(ge=0, le=100_000_00)
     currency: Currency = "USD"
     active: StrictBool = True
 
@@ -174,29 +202,100 @@ class TutorPage(BaseModel):
     next_cursor: str | None = None
 
 
+# ------------------------------------------------------------------ platform admins
+
+Reason = one_line(500)
+
+
+class TutorReviewQuery(StrictRequest):
+    state: Literal["pending", "rejected"] = Field(
+        "pending", description="pending: the queue, oldest submission first; rejected: oldest decision first."
+    )
+    limit: int = Field(20, ge=1, le=100)
+    cursor: Cursor | None = None
+
+
+class TutorReviewOut(BaseModel):
+    """A tutor profile as the reviewing platform admin sees it."""
+
+    user_id: str
+    display_name: str
+    email: str
+    bio: str
+    subjects: list[str]
+    years_experience: int
+    hourly_rate_cents: int
+    currency: str
+    active: bool
+    listed: bool
+    approval: TutorApprovalOut | None = None
+    decided_by: str | None = None
+
+
+class TutorReviewPage(BaseModel):
+    items: list[TutorReviewOut]
+    next_cursor: str | None = None
+
+
+class TutorRejectRequest(StrictRequest):
+    reason: Reason = Field(description="Shown to the tutor with the rejection.")
+
+
+class SuspendRequest(StrictRequest):
+    reason: Reason = Field(description="Kept with the account for other admins; not shown to the user.")
+
+
+class AdminUserOut(BaseModel):
+    """An account as platform admins see it."""
+
+    user_id: str
+    email: str
+    display_name: str
+    role: PlatformRole
+    suspended: bool
+    suspended_at: datetime | None = None
+    suspended_by: str | None = None
+    suspension_reason: str | None = None
+
+
 # ------------------------------------------------------------------ accounts and sessions
 
 
+# The user pool's policy (template.yaml), checked before Cognito is asked so that a weak
+# password gets a field error; Cognito stays the authority. ASCII letters and digits, as the
+# published pattern says: one regex, every order of the three, no lookahead (JSON Schema's
+# regex dialect and pydantic's have none).
+_PASSWORD_NEEDS = {"a lowercase letter": "[a-z]", "an uppercase letter": "[A-Z]", "a digit": "[0-9]"}
+_PASSWORD_CHAR = f"[^{CONTROL_CHARS}]*"
+PASSWORD_PATTERN = (
+    "^(?:"
+    + "|".join(
+        _PASSWORD_CHAR + _PASSWORD_CHAR.join(order) + _PASSWORD_CHAR
+        for order in itertools.permutations(_PASSWORD_NEEDS.values())
+    )
+    + ")$"
+)
+
+
 def _policy(password: str) -> str:
-    # Mirrors the user pool's policy (template.yaml) so a weak password gets a field error
-    # before Cognito is asked; Cognito stays the authority.
-    missing = [
-        label
-        for label, ok in (
-            ("a lowercase letter", any(c.islower() for c in password)),
-            ("an uppercase letter", any(c.isupper() for c in password)),
-            ("a digit", any(c.isdigit() for c in password)),
-        )
-        if not ok
-    ]
+    if re.search(f"[{CONTROL_CHARS}]", password):
+        raise ValueError("The password must not contain control characters.")
+    missing = [label for label, chars in _PASSWORD_NEEDS.items() if not re.search(chars, password)]
     if missing:
         raise ValueError("The password needs " + ", ".join(missing) + ".")
     return password
 
 
-NewPassword = Annotated[str, StringConstraints(min_length=10, max_length=256), AfterValidator(_policy)]
+# At most 64 characters (NIST SP 800-63B's floor for the maximum): the local emulator's
+# Cognito refuses 99 and more, which AWS takes.
+NewPassword = Annotated[
+    str,
+    StringConstraints(min_length=10, max_length=64),
+    AfterValidator(_policy),
+    WithJsonSchema({"type": "string", "minLength": 10, "maxLength": 64, "pattern": PASSWORD_PATTERN}),
+]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
 RefreshToken = Annotated[str, StringConstraints(min_length=1, max_length=8192, pattern=r"^[\x21-\x7e]+$")]
 
 

@@ -4,6 +4,9 @@ Cognito owns credentials; our User item (keyed by the Cognito `sub`) owns everyt
 else. Sign-out is enforced here as well as in Cognito: Cognito revokes refresh tokens,
 but access tokens stay valid by signature until they expire, so `tokens_valid_after`
 on the User item makes chalicelib/core/auth.py refuse every access token issued before it.
+Ending a user's sessions (sign-out, password reset, suspension) also closes their open
+websockets at once (`revoke_sessions`). A suspended account (`User.suspended`, set by
+platform admins: chalicelib/identity/moderation.py) gets no tokens and its tokens are refused.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from chalicelib.adapters import cognito
 from chalicelib.core import auth
 from chalicelib.core.config import get_settings
 from chalicelib.core.dynamo import save_if, update_if, utcnow
-from chalicelib.core.errors import Conflict, NotFound, Unauthorized
+from chalicelib.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from chalicelib.core.observability import count, logger
 from chalicelib.core.roles import PLATFORM_ROLES, STUDENT, TUTOR
 from chalicelib.identity.models import User
@@ -33,6 +36,7 @@ from chalicelib.identity.schemas import (
     SignUpRequest,
     TokensOut,
 )
+from chalicelib.realtime import service as realtime
 
 _UPDATE_ATTEMPTS = 4
 
@@ -92,11 +96,22 @@ def reset_password(body: ResetPasswordRequest) -> None:
         revoke_sessions(user)
 
 
-def revoke_sessions(user: User) -> None:
-    """Refuse every access token of this user issued up to now."""
+def revoke_sessions(user: User, *, also: Callable[[User], list[Action]] | None = None) -> None:
+    """End every session of this user now: refuse every access token issued up to now, then
+    close the user's open websockets (their frames are refused from then on).
+
+    The stamp is written before the sockets are looked up: chalicelib/realtime/service.py
+    relies on that order so that no socket opening meanwhile escapes. `also` adds actions
+    to the same update (a suspension).
+    """
     # A float: token `iat`s are whole seconds, so a token from this very second is refused too.
     now = time.time()
-    update_user(user, lambda u: [User.tokens_valid_after.set(max(now, u.tokens_valid_after))])
+
+    def actions(u: User) -> list[Action]:
+        return [User.tokens_valid_after.set(max(now, u.tokens_valid_after)), *(also(u) if also else [])]
+
+    update_user(user, actions)
+    realtime.close_user_connections(user.user_id)
 
 
 def set_role(user_id: str, role: str) -> User:
@@ -109,9 +124,12 @@ def set_role(user_id: str, role: str) -> User:
 
     def actions(u: User) -> list[Action]:
         changes = [User.role.set(role)]
-        if role != TUTOR and u.tutor_directory is not None:
-            # Only tutors are listed in the directory.
-            changes += [User.tutor_directory.remove(), User.tutor_sort.remove()]
+        if role != TUTOR:
+            # Only tutors are listed in the directory or reviewed.
+            if u.tutor_directory is not None:
+                changes += [User.tutor_directory.remove(), User.tutor_sort.remove()]
+            if u.tutor_review is not None:
+                changes += [User.tutor_review.remove(), User.tutor_review_at.remove()]
         return changes
 
     update_user(user, actions)
@@ -142,15 +160,27 @@ def update_user(user: User, build: Callable[[User], list[Action]]) -> User:
 
 @auth.principal_loader
 def user_for_claims(claims: dict) -> User:
-    """The signed-in user of verified token claims; refused once the account is gone or the
-    token predates a global sign-out."""
+    """The signed-in user of verified token claims; refused once the account is gone (401),
+    suspended (403 account_suspended), or the token predates a global sign-out (401).
+
+    A consistent read: a sign-out or suspension holds from the moment it is written, and the
+    websocket $connect relies on it (chalicelib/realtime/service.py).
+    """
     try:
-        user = User.get(claims["sub"])
+        user = User.get(claims["sub"], consistent_read=True)
     except User.DoesNotExist:
         raise Unauthorized("This account no longer exists.", code="unknown_user") from None
+    _refuse_suspended(user)
     if claims["iat"] < user.tokens_valid_after:
         raise Unauthorized("The session was signed out.", code="token_revoked")
     return user
+
+
+def _refuse_suspended(user: User) -> None:
+    if user.suspended:
+        raise Forbidden(
+            "This account is suspended. Contact support if you think this is a mistake.", code="account_suspended"
+        )
 
 
 def find_user(user_id: str) -> User | None:
@@ -168,6 +198,7 @@ def _issued(tokens: cognito.Tokens, refresh_token: str | None = None) -> TokensO
     claims = jwt.decode(tokens.access_token, options={"verify_signature": False})
     id_claims = jwt.decode(tokens.id_token, options={"verify_signature": False})
     user = find_user(claims["sub"]) or _restore(claims["sub"], id_claims)
+    _refuse_suspended(user)  # no tokens for a suspended account (a refresh included)
     if claims["iat"] < user.tokens_valid_after:
         # Signed out earlier within this same second; `iat` has one-second resolution, so a
         # token issued now would be refused. Wait for the next second and re-issue once.

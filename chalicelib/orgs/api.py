@@ -3,6 +3,7 @@
 from chalice import Blueprint
 
 from chalicelib.core.pagination import PageQuery
+from chalicelib.core.ratelimit import per_user
 from chalicelib.core.routing import Ctx, route
 from chalicelib.core.schemas import OrgId, UserId
 from chalicelib.orgs import service as orgs
@@ -51,13 +52,13 @@ def update_org(ctx: Ctx, org_id: OrgId, body: OrgUpdate) -> OrgOut:
 
 @route(bp, "GET", "/orgs/{org_id}/members")
 def list_members(ctx: Ctx, org_id: OrgId, query: PageQuery) -> MembersPage:
-    """List an organization's members."""
+    """List an organization's members; emails are shown to admins, owners and the member themself."""
     return orgs.list_members(ctx.user, org_id, query)
 
 
 @route(bp, "PUT", "/orgs/{org_id}/members/{user_id}")
 def put_member(ctx: Ctx, org_id: OrgId, user_id: UserId, body: MemberPut) -> MemberOut:
-    """Add a user to an organization, or change a member's role."""
+    """Change an existing member's role; people join only by accepting an invite."""
     return orgs.put_member(ctx.user, org_id, user_id, body)
 
 
@@ -73,7 +74,7 @@ def leave_org(ctx: Ctx, org_id: OrgId) -> None:
     return orgs.leave_org(ctx.user, org_id)
 
 
-@route(bp, "POST", "/orgs/{org_id}/invites", status=201)
+@route(bp, "POST", "/orgs/{org_id}/invites", status=201, limits=[per_user("invites")])
 def create_invite(ctx: Ctx, org_id: OrgId, body: InviteCreate) -> InviteCreated:
     """Invite an email address; the token is returned once."""
     return orgs.create_invite(ctx.user, org_id, body)

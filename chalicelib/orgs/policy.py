@@ -8,6 +8,10 @@
 - Platform admins act as an owner of every existing org, member or not: support and
   moderation need to read and repair any tenant. Their effective role is "owner";
   `membership` stays None when they are not a member (they cannot "leave").
+
+A member's email address (the permission `orgs.member_email`) is shown to that member
+themself and to the admins and owners of the org they belong to; platform admins hold
+every permission. Plain members see each other's names, never their addresses.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from dataclasses import dataclass
 from chalicelib.core import access
 from chalicelib.core.access import Principal
 from chalicelib.core.errors import Forbidden, NotFound
-from chalicelib.core.roles import ORG_MEMBER, ORG_OWNER, ORG_ROLES, org_rank
+from chalicelib.core.roles import ORG_ADMIN, ORG_MEMBER, ORG_OWNER, ORG_ROLES, org_rank
 from chalicelib.orgs.models import Membership, Organization
+
+MEMBER_EMAIL = "orgs.member_email"
 
 
 @dataclass(frozen=True)
@@ -57,3 +63,22 @@ def require_org_role(user: Principal, org_id: str, at_least: str = ORG_MEMBER) -
             details={"required": at_least, "role": membership.role},
         )
     return OrgAccess(org_id=org_id, user=user, role=membership.role, membership=membership, platform_admin=False)
+
+
+@dataclass(frozen=True)
+class MemberOfOrg:
+    """A member of the org the caller reached with `org_access` (the resource of `orgs.member_email`)."""
+
+    org_access: OrgAccess
+    member_user_id: str
+
+
+@access.grant(MEMBER_EMAIL)
+def own_address(viewer: Principal, member: MemberOfOrg) -> bool:
+    return viewer.user_id == member.member_user_id
+
+
+@access.grant(MEMBER_EMAIL)
+def admins_of_their_org(viewer: Principal, member: MemberOfOrg) -> bool:
+    # `org_access` was granted to this viewer for the member's own org.
+    return member.org_access.user.user_id == viewer.user_id and member.org_access.at_least(ORG_ADMIN)

@@ -5,18 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from chalicelib.core.roles import OrgRole
-from chalicelib.core.schemas import NO_CONTROL_CHARS, Email, StrictRequest
+from chalicelib.core.schemas import Email, StrictRequest, one_line, unchanged
 
 # An invite id is the sha256 hex of the invite's secret.
 InviteId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
-OrgName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NO_CONTROL_CHARS)
-]
+OrgName = one_line(100)
 OrgDescription = Annotated[str, StringConstraints(max_length=2000)]
 # `<org_id>.<secret>`; the secret is secrets.token_urlsafe(32) (43 characters).
 InviteToken = Annotated[
@@ -34,12 +32,14 @@ class OrgCreate(StrictRequest):
 
 
 class OrgUpdate(StrictRequest):
-    name: OrgName | None = None
-    description: OrgDescription | None = None
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
+    name: OrgName = unchanged()
+    description: OrgDescription = unchanged()
 
     @model_validator(mode="after")
     def _something_to_change(self) -> OrgUpdate:
-        if self.name is None and self.description is None:
+        if not self.model_fields_set:
             raise ValueError("Give at least one of 'name' or 'description'.")
         return self
 
@@ -87,7 +87,9 @@ class MemberOut(BaseModel):
     user_id: str
     role: OrgRole
     display_name: str
-    email: str | None = Field(None, description="Shown to the org's admins and owners only.")
+    email: str | None = Field(
+        None, description="Shown to the member themself, the org's admins and owners, and platform admins; else null."
+    )
     joined_at: datetime
 
 

@@ -10,8 +10,12 @@ Invariants, each kept by a DynamoDB condition inside the same TransactWrite as t
   pending-invites index.
 
 Who may act is decided by the access policy's `orgs.role` (chalicelib/orgs/policy.py); the role rules on
-top of it: owners may grant and change any role; admins may only add, invite and remove
-plain members (role "member") and never touch admins or owners.
+top of it: owners may grant and change any role; admins may only invite and remove plain
+members (role "member") and never touch admins or owners.
+
+Membership needs consent: the only way into an org is accepting an invite sent to one's own
+address (or creating the org). `PUT /orgs/{id}/members/{user_id}` changes the role of an
+existing member and never adds anyone, so owner can only be granted to an existing member.
 """
 
 from __future__ import annotations
@@ -22,16 +26,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from chalicelib.core import pagination
-from chalicelib.core.access import Principal
+from chalicelib.core.access import Principal, allows
 from chalicelib.core.config import get_settings
 from chalicelib.core.dynamo import delete_if, transaction, update_if, utcnow
 from chalicelib.core.errors import Conflict, Forbidden, Gone, NotFound
 from chalicelib.core.observability import count, logger
 from chalicelib.core.pagination import PageQuery
 from chalicelib.core.roles import ORG_ADMIN, ORG_MEMBER, ORG_OWNER
-from chalicelib.identity import service as identity
 from chalicelib.orgs.models import Invite, Membership, Organization, org_pk
-from chalicelib.orgs.policy import OrgAccess, org_not_found, require_org_role
+from chalicelib.orgs.policy import MEMBER_EMAIL, MemberOfOrg, OrgAccess, org_not_found, require_org_role
 from chalicelib.orgs.schemas import (
     InviteAccept,
     InviteAccepted,
@@ -139,26 +142,24 @@ def list_members(user: Principal, org_id: str, query: PageQuery) -> MembersPage:
         limit=query.limit,
         last_evaluated_key=start,
     )
-    show_email = access.at_least(ORG_ADMIN)
-    items = [_member_out(m, show_email) for m in results]
+    items = [_member_out(m, access) for m in results]
     return MembersPage(items=items, next_cursor=pagination.encode(results.last_evaluated_key))
 
 
 def put_member(user: Principal, org_id: str, member_user_id: str, body: MemberPut) -> MemberOut:
-    """Add `member_user_id` with `body.role`, or change their role."""
+    """Change an existing member's role.
+
+    Nobody joins an org by someone else's write: a person becomes a member only by accepting
+    an invite sent to their own address. So a user who is not a member is 404
+    member_not_found here, whatever the role asked for (owner included).
+    """
     access = require_org_role(user, org_id, ORG_ADMIN)
     current = Membership.get_or_none(org_id, member_user_id)
-    _check_can_assign(access, current.role if current else None, body.role)
     if current is None:
-        target = identity.find_user(member_user_id)
-        if target is None:
-            raise NotFound("No such user.", code="user_not_found", details={"user_id": member_user_id})
-        member = _add_membership(org_id, target, body.role, added_by=user.user_id)
-    elif current.role == body.role:
-        member = current
-    else:
-        member = _change_role(org_id, current, body.role)
-    return _member_out(member, show_email=True)
+        raise _member_not_found(member_user_id)
+    _check_can_assign(access, current.role, body.role)
+    member = current if current.role == body.role else _change_role(org_id, current, body.role)
+    return _member_out(member, access)
 
 
 def remove_member(user: Principal, org_id: str, member_user_id: str) -> None:
@@ -290,7 +291,7 @@ def accept_invite(user: Principal, body: InviteAccept) -> InviteAccepted:
         if fresh is not None and fresh.accepted_by == user.user_id and joined is not None:
             return _accepted(org_id, joined, already_member=True)
         if fresh is not None and fresh.invite_state is not None:
-            # Still pending: the membership changed under us (e.g. added by an admin).
+            # Still pending: the membership changed under us (e.g. a parallel accept of another invite).
             raise Conflict("Your membership changed while accepting; retry.", code="concurrent_change") from None
         raise
     logger.info("invite accepted", extra={"org_id": org_id, "invite_id": invite.invite_id})
@@ -341,14 +342,6 @@ def _new_membership(org_id: str, user: Principal, *, role: str, added_by: str, j
         joined_at=joined_at,
         added_by=added_by,
     )
-
-
-def _add_membership(org_id: str, target: Principal, role: str, *, added_by: str) -> Membership:
-    member = _new_membership(org_id, target, role=role, added_by=added_by, joined_at=utcnow())
-    with transaction(Conflict("This user just became a member; retry.", code="concurrent_change")) as tx:
-        tx.save(member, condition=Membership.sk.does_not_exist())
-        tx.update(Organization.ref(org_id), *_count_actions(members=1, owners=int(role == ORG_OWNER)))
-    return member
 
 
 def _change_role(org_id: str, current: Membership, new_role: str) -> Membership:
@@ -433,7 +426,9 @@ def _org_out(org: Organization, *, my_role: str | None) -> OrgOut:
     )
 
 
-def _member_out(m: Membership, show_email: bool) -> MemberOut:
+def _member_out(m: Membership, org_access: OrgAccess) -> MemberOut:
+    """A member as the caller (who reached the org with `org_access`) may see them."""
+    show_email = allows(MEMBER_EMAIL, org_access.user, MemberOfOrg(org_access, m.user_id))
     return MemberOut(
         user_id=m.user_id,
         role=m.role,

@@ -6,6 +6,8 @@ event and `app.websocket_api` would never be configured. So the handlers are
 registered on the app itself by `register(app)`. Their Lambda handler strings are
 `app.<function name>`: app.py must keep the returned handlers as module attributes.
 
+Every client frame is first checked against its connection's record (one GetItem): once the
+user's sessions were revoked the frame is refused with `session_ended` and the socket closed.
 Client frames are JSON objects `{"action": "<name>", ...}`; replies and pushes are
 JSON objects with a `type`. Errors come back as
 `{"type": "error", "error": {"code", "message", "details"}}`, the HTTP error shape.
@@ -51,8 +53,15 @@ def register(app: Chalice) -> tuple[Callable[..., Any], ...]:
 
         raw = event.to_dict()
         token = (raw.get("queryStringParameters") or {}).get("token")
+        context = raw["requestContext"]
         try:
-            realtime.connect(event.connection_id, token, api_id=raw["requestContext"]["apiId"], stage=event.stage)
+            realtime.connect(
+                event.connection_id,
+                token,
+                api_id=context["apiId"],
+                stage=event.stage,
+                source_ip=(context.get("identity") or {}).get("sourceIp"),
+            )
         except LecternError as exc:
             # A non-2xx answer makes API Gateway refuse the handshake with that status.
             return Response(body=json.dumps(_error(exc)["error"]), status_code=exc.status)
@@ -63,8 +72,15 @@ def register(app: Chalice) -> tuple[Callable[..., Any], ...]:
         from chalicelib.realtime import service as realtime
 
         try:
+            connection = realtime.connection_for_frame(event.connection_id)
+        except LecternError as exc:
+            # The session ended (sign-out, password reset, suspension): refuse and hang up.
+            reply(event.connection_id, _error(exc))
+            realtime.close(event.to_dict()["requestContext"]["apiId"], event.stage, event.connection_id)
+            return
+        try:
             frame = parse_json(ClientFrame, event.body, location="frame")
-            answer = realtime.handle_action(frame.action)
+            answer = realtime.handle_action(connection, frame.action)
         except LecternError as exc:
             answer = _error(exc)
         reply(event.connection_id, answer)

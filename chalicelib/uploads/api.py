@@ -6,6 +6,7 @@ chalicelib/uploads/service.py.
 
 from chalice import Blueprint
 
+from chalicelib.core.ratelimit import per_user
 from chalicelib.core.routing import Ctx, route
 from chalicelib.uploads import service as uploads
 from chalicelib.uploads.schemas import UploadCreate, UploadCreated, UploadId, UploadOut
@@ -13,9 +14,12 @@ from chalicelib.uploads.schemas import UploadCreate, UploadCreated, UploadId, Up
 bp = Blueprint(__name__)
 
 
-@route(bp, "POST", "/uploads", status=201)
+@route(bp, "POST", "/uploads", status=201, limits=[per_user("uploads", by_role=True)])
 def create_upload(ctx: Ctx, body: UploadCreate) -> UploadCreated:
-    """Start an upload: presigned part URLs (or one PUT URL for a file of one part)."""
+    """Start an upload: presigned part URLs (or one PUT URL for a file of one part).
+
+    Limited per user and day by role (429), and by the bytes of the user's unfinished uploads (409).
+    """
     return uploads.create_upload(ctx.user, body)
 
 

@@ -2,7 +2,9 @@
 
 Flow
 ----
-1. `create_upload` (POST /uploads): checks the limits (Settings), the org membership, plans
+1. `create_upload` (POST /uploads): checks the limits (Settings), the org membership, takes
+   the upload's size from the owner's bytes in flight (a quota by role: 409
+   `upload_quota_exceeded` when full; the route also counts uploads per user and day), plans
    the parts, starts an S3 multipart upload (or, for a file no larger than one part, signs
    one PUT) and writes the Upload item — plus, for course and post videos, the Video item
    in UPLOADING — in one transaction. The object key is `Upload.object_key(owner, id)`.
@@ -49,7 +51,7 @@ from pathlib import PurePath
 from urllib.parse import quote_plus
 
 from chalicelib.adapters import queues, storage
-from chalicelib.core import access
+from chalicelib.core import access, ratelimit
 from chalicelib.core.access import Principal
 from chalicelib.core.config import get_settings
 from chalicelib.core.dynamo import transaction, update_if, utcnow
@@ -69,6 +71,10 @@ MIB = 1024 * 1024
 MIN_PART_BYTES = 8 * MIB
 MAX_PARTS = 10_000  # S3's limit per multipart upload
 VERIFIED_EVENT_ID = "lectern-upload-verified"
+# The bytes of a user's unfinished uploads (state UPLOADING), bounded by role (Settings
+# upload_bytes_in_flight): one lease per upload, taken at creation, given back when it leaves
+# UPLOADING, or dropped when its record expires (an abandoned upload).
+BYTES_IN_FLIGHT = "uploads.bytes_in_flight"
 
 
 def plan_parts(size: int) -> tuple[int, int]:
@@ -96,11 +102,17 @@ def create_upload(user: Principal, body: UploadCreate) -> UploadCreated:
     bucket = settings.uploads_bucket_name
     part_size, part_count = plan_parts(body.size)
     single = part_count == 1
+    expires_at = int(time.time()) + settings.upload_record_ttl_seconds
+    _reserve_bytes(user, upload_id, body.size, expires_at)
     s3_upload_id = None
     if not single:
-        s3_upload_id = storage.create_multipart_upload(
-            bucket, key, content_type=body.content_type, metadata={"lectern-upload-id": upload_id}
-        )
+        try:
+            s3_upload_id = storage.create_multipart_upload(
+                bucket, key, content_type=body.content_type, metadata={"lectern-upload-id": upload_id}
+            )
+        except LecternError:
+            _release_bytes(user.user_id, upload_id)
+            raise
     now = utcnow()
     upload = Upload(
         upload_id,
@@ -118,7 +130,7 @@ def create_upload(user: Principal, body: UploadCreate) -> UploadCreated:
         state=UPLOADING,
         created_at=now,
         updated_at=now,
-        ttl=int(time.time()) + settings.upload_record_ttl_seconds,
+        ttl=expires_at,
     )
     try:
         # The Upload and its Video exist together or not at all.
@@ -137,6 +149,7 @@ def create_upload(user: Principal, body: UploadCreate) -> UploadCreated:
     except LecternError:
         if s3_upload_id:  # do not leave parts nobody can complete
             _abort_quietly(bucket, key, s3_upload_id)
+        _release_bytes(user.user_id, upload_id)
         raise
     logger.info(
         "upload created",
@@ -157,6 +170,28 @@ def create_upload(user: Principal, body: UploadCreate) -> UploadCreated:
         put = _single_put(upload)
         created.single_put_url, created.single_put_headers = put.url, put.headers
     return created
+
+
+def _reserve_bytes(user: Principal, upload_id: str, size: int, expires_at: int) -> None:
+    settings = get_settings()
+    quotas = settings.upload_bytes_in_flight
+    maximum = quotas.get(user.role, quotas["student"])
+    try:
+        ratelimit.acquire(BYTES_IN_FLIGHT, user.user_id, upload_id, size, maximum, expires_at=expires_at)
+    except ratelimit.QuotaExceeded as exc:
+        used = exc.details["used"]
+        raise Conflict(
+            f"Too many bytes in unfinished uploads ({BYTES_IN_FLIGHT}): your uploads in progress hold "
+            f"{used} bytes and a {user.role} may have at most {maximum} in flight, so {size} more do not fit. "
+            "Complete or abort an upload first.",
+            code="upload_quota_exceeded",
+            details={"limit": BYTES_IN_FLIGHT, "max_bytes": maximum, "in_flight_bytes": used, "requested_bytes": size},
+        ) from None
+
+
+def _release_bytes(owner_id: str, upload_id: str) -> None:
+    """Give back an upload's share of its owner's bytes in flight (once; later calls do nothing)."""
+    ratelimit.release(BYTES_IN_FLIGHT, owner_id, upload_id)
 
 
 def _check_limits(body: UploadCreate) -> None:
@@ -442,7 +477,11 @@ def _transition(upload: Upload, state: str, *, finished: bool = False) -> bool:
     actions = [Upload.state.set(state), Upload.updated_at.set(now)]
     if finished:
         actions.append(Upload.ttl.remove())  # the pipeline and the owner keep needing the record
-    return update_if(upload, actions, Upload.state == UPLOADING)
+    moved = update_if(upload, actions, Upload.state == UPLOADING)
+    # Moved now or by a concurrent request: either way it is no longer in flight. (Were this
+    # call lost, the lease would still end when the upload's record expires.)
+    _release_bytes(upload.owner_id, upload.upload_id)
+    return moved
 
 
 def _fail_video(upload: Upload, reason: str) -> None:

@@ -1,8 +1,9 @@
 """The Chalice app served over HTTP, as API Gateway would.
 
-Chalice's local gateway answers an unknown route with API Gateway's bare 403
-"Missing Authentication Token"; template.yaml maps that case to our JSON 404
-(a GatewayResponse), and so does this server.
+Chalice's local gateway answers an unknown route as a bare API Gateway does: 403
+"Missing Authentication Token", or, when the request has an `Authorization` header, a
+SigV4 complaint that echoes the header whole. Deployed, template.yaml's GatewayResponses
+answer every such case with our JSON 404 and echo nothing; so does this server.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import threading
 from chalice.config import Config
 from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalDevServer, LocalGatewayException
 
-NOT_FOUND = {"error": {"code": "not_found", "message": "No route matches this method and path.", "details": {}}}
+from chalicelib.core.middleware import NO_ROUTE
+
+NOT_FOUND = {"error": {"code": "not_found", "message": NO_ROUTE, "details": {}}}
 
 
 class RequestHandler(ChaliceRequestHandler):
@@ -25,10 +28,21 @@ class RequestHandler(ChaliceRequestHandler):
             return self._generic_handle
         raise AttributeError(name)
 
+    def _parse_payload(self):  # type: ignore[override]
+        # API Gateway puts the caller's address in requestContext.identity.sourceIp, which the
+        # rate limits count by; Chalice's local gateway always says 127.0.0.1. Each connection
+        # has its own gateway (and event converter), so this stays with its requests.
+        self.local_gateway.event_converter.LOCAL_SOURCE_IP = self.client_address[0]
+        return super()._parse_payload()
+
     def _send_error_response(self, error: LocalGatewayException) -> None:
-        if isinstance(error, ForbiddenError) and b"Missing Authentication Token" in (error.body or b""):
-            headers = {**error.headers, "Content-Type": "application/json"}
-            headers.pop("x-amzn-ErrorType", None)
+        # Chalice's gateway raises this UnauthorizedException when no route matches, and
+        # only then (the app does its own authentication, behind no Chalice authorizer).
+        if isinstance(error, ForbiddenError) and error.headers.get("x-amzn-ErrorType") == "UnauthorizedException":
+            headers = {
+                "x-amzn-RequestId": error.headers.get("x-amzn-RequestId", ""),
+                "Content-Type": "application/json",
+            }
             self._send_http_response(404, headers, json.dumps(NOT_FOUND).encode())
             return
         super()._send_error_response(error)

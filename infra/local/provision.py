@@ -355,6 +355,12 @@ def _lifecycle_rules(cfn: dict) -> list[dict]:
             api["AbortIncompleteMultipartUpload"] = {
                 "DaysAfterInitiation": int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
             }
+        if "NoncurrentVersionExpiration" in rule:
+            api["NoncurrentVersionExpiration"] = {
+                "NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])
+            }
+        if "ExpiredObjectDeleteMarker" in rule:
+            api.setdefault("Expiration", {})["ExpiredObjectDeleteMarker"] = bool(rule["ExpiredObjectDeleteMarker"])
         rules.append(api)
     return rules
 
@@ -454,6 +460,8 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
                         "TagFilters": dict.fromkeys(("Key", "Value")),
                         "Transitions": dict.fromkeys(("StorageClass", "TransitionInDays")),
                         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": None},
+                        "NoncurrentVersionExpiration": {"NoncurrentDays": None},
+                        "ExpiredObjectDeleteMarker": None,
                     }
                 },
                 "NotificationConfiguration": {
@@ -469,6 +477,8 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
                 "and the emulator keeps objects in memory",
                 "PublicAccessBlockConfiguration": "the emulator authorizes no request (moto's auth is off), "
                 "so there is no public access to block",
+                "VersioningConfiguration": "versions guard deployed data against overwrites and deletes; the local "
+                "data has its snapshots (infra/local/persistence.py), and nothing reads an old version",
             },
         ),
         ResourceType(
@@ -485,6 +495,8 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
                 "Architectures": "handlers run in this Python process",
                 "Layers": "the FFmpeg layer's binaries come from layers/ffmpeg/build (FFMPEG_BINARY, FFPROBE_BINARY)",
                 "EphemeralStorage": "/tmp is this machine's disk",
+                "ReservedConcurrentExecutions": "handlers run in this process, as many at once as their callers ask: "
+                "there is no account concurrency to share, and throttled tasks' retries are Step Functions' own",
                 "Tracing": NO_XRAY,
                 "Policies": NO_IAM,
                 "Description": DOCUMENTATION,
@@ -515,6 +527,8 @@ IGNORED_TYPES: dict[str, str] = {
     "AWS::SQS::QueuePolicy": "the emulator does not enforce resource policies: S3 delivers to the queues without it",
     "AWS::Serverless::LayerVersion": "handlers run in this process; the FFmpeg binaries come from layers/ffmpeg/build",
     "AWS::CloudWatch::Alarm": "no metrics are collected locally",
+    "AWS::Logs::LogGroup": "API Gateway's access logs: the local servers log each request through the app's logger",
+    "AWS::ApiGateway::Account": "the account's API Gateway logging role: no API Gateway runs locally",
     "AWS::Serverless::Api": _CHALICE_API,
     "AWS::ApiGatewayV2::Api": _CHALICE_API,
     "AWS::ApiGatewayV2::Route": _CHALICE_API,
@@ -523,6 +537,13 @@ IGNORED_TYPES: dict[str, str] = {
     "AWS::ApiGatewayV2::Deployment": _CHALICE_API,
     "AWS::Lambda::Permission": _CHALICE_API,
 }
+
+# Resources that `chalice package --merge-template` creates, which template.yaml completes
+# (checkov notes, stage settings): written there without a Type, they exist only once merged.
+CHALICE_RESOURCES: dict[str, str] = dict.fromkeys(
+    ("RestAPI", "APIHandler", "WebsocketAPIStage", "WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect"),
+    _CHALICE_API,
+)
 
 # Globals sections besides Function (which is checked like a function's own properties).
 IGNORED_GLOBALS = {"Api": "configures Chalice's REST API once merged; api_server.py mirrors its GatewayResponses"}
@@ -548,6 +569,14 @@ def check_supported(template: Template) -> None:
         f"Globals.Function: {key} is not resolved locally" for key in _unresolved_intrinsics(template.function_globals)
     ]
     for logical_id, spec in document["Resources"].items():
+        if "Type" not in spec:
+            if logical_id not in CHALICE_RESOURCES:
+                problems.append(f"{logical_id}: no Type, and not a resource Chalice adds (CHALICE_RESOURCES)")
+            problems += [
+                f"{logical_id}: {key} cannot complete Chalice's resource"
+                for key in spec.keys() - {"Properties", "Metadata"}
+            ]
+            continue
         where = f"{logical_id} ({spec['Type']})"
         for attribute in spec.keys() - {"Type", "Properties"} - IGNORED_RESOURCE_ATTRIBUTES.keys():
             problems.append(f"{where}: resource attribute {attribute} is not supported")

@@ -1,4 +1,5 @@
-"""Sample data for `make run`: a platform admin, a tutor, a student and an organization.
+"""Sample data for `make run`: a platform admin, an approved (listed) tutor, a student and an
+organization of the tutor's that the student joined by accepting an invite.
 
 Idempotent: running it against restored data changes nothing. The passwords are sample
 credentials for the local emulator only.
@@ -34,7 +35,7 @@ def seed() -> tuple[SampleAccount, ...]:
     from chalicelib.identity.models import User
     from chalicelib.identity.schemas import SignUpRequest, TutorProfileIn
     from chalicelib.orgs import service as orgs
-    from chalicelib.orgs.schemas import MemberPut, OrgCreate
+    from chalicelib.orgs.schemas import InviteAccept, InviteCreate, OrgCreate
 
     users: dict[str, User] = {}
     for account in ACCOUNTS:
@@ -52,7 +53,8 @@ def seed() -> tuple[SampleAccount, ...]:
             identity.set_role(user_id, "admin")
         users[account.role] = User.get(user_id)
 
-    if users["tutor"].tutor is None:
+    # Also when the profile predates tutor review (no approval yet): submit it once more.
+    if users["tutor"].tutor is None or users["tutor"].tutor.approval is None:
         tutors.put_profile(
             users["tutor"],
             TutorProfileIn(
@@ -63,8 +65,14 @@ def seed() -> tuple[SampleAccount, ...]:
                 active=True,
             ),
         )
+    if users["tutor"].tutor.approval.state == "pending":
+        # Listed in the directory, as a platform admin's review would leave it (a decision
+        # taken on restored data since is kept).
+        tutors.approve(users["admin"], users["tutor"].user_id)
     mine = orgs.list_my_orgs(users["tutor"], PageQuery())
     if not any(org.name == ORG_NAME for org in mine.items):
         org = orgs.create_org(users["tutor"], OrgCreate(name=ORG_NAME, description="Sample organization"))
-        orgs.put_member(users["tutor"], org.org_id, users["student"].user_id, MemberPut(role="member"))
+        # Members join by accepting an invite sent to their address, never by someone else's write.
+        invite = orgs.create_invite(users["tutor"], org.org_id, InviteCreate(email=users["student"].email))
+        orgs.accept_invite(users["student"], InviteAccept(token=invite.token))
     return ACCOUNTS

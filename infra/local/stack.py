@@ -143,7 +143,7 @@ class LocalStack:
     def _start_emulator(self) -> None:
         from moto.server import ThreadedMotoServer
 
-        from infra.local import lambda_dispatch
+        from infra.local import dynamodb_writes, lambda_dispatch
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._emulator = ThreadedMotoServer(ip_address=self.host, port=self.ports.emulator, verbose=False)
@@ -157,6 +157,7 @@ class LocalStack:
         )
         response.raise_for_status()
         lambda_dispatch.install()
+        dynamodb_writes.install()
 
     def _environment_for_app(self, template_environment: dict[str, str]) -> None:
         from infra.local import lambda_dispatch
@@ -167,6 +168,8 @@ class LocalStack:
             "AUTO_CONFIRM_SIGNUPS": "true",
             "WEBSOCKET_URL": self.ws_url,
             "WEBSOCKET_MANAGEMENT_URL": self.ws_management_url,
+            # The base of the links the API signs (template.yaml: the REST API's stage URL).
+            "PUBLIC_API_URL": self.api_url,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("LECTERN_LOG_LEVEL", "WARNING"),

@@ -23,6 +23,10 @@ PARTITION = "aws"
 FUNCTION = "AWS::Serverless::Function"
 STATE_MACHINE = "AWS::Serverless::StateMachine"
 RESOLVED_INTRINSICS = frozenset({"Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join", "Fn::Select"})
+# Chalice's APIs, merged in by `chalice package` and served locally by api_server.py and
+# ws_gateway.py: a reference to one resolves to this id, which names no API; the settings
+# built from it (PUBLIC_API_URL) are set by the local stack itself (stack.py).
+CHALICE_API_IDS = {"RestAPI": "local-rest-api", "WebsocketAPI": "local-websocket-api"}
 
 
 class UnsupportedTemplate(ValueError):
@@ -52,6 +56,8 @@ class Template:
         self.function_globals: dict[str, Any] = (raw.get("Globals") or {}).get("Function") or {}
         self.resources: dict[str, Resource] = {}
         for logical_id, spec in raw["Resources"].items():
+            if "Type" not in spec:
+                continue  # a part of a resource Chalice adds when packaging (provision.CHALICE_RESOURCES)
             props = copy.deepcopy(dict(spec.get("Properties") or {}))
             if spec["Type"] == FUNCTION:
                 props = _merge(copy.deepcopy(dict(self.function_globals)), props)
@@ -132,6 +138,8 @@ class Template:
             return pseudo[name]
         if name in self.parameters:
             return self.parameters[name]
+        if name in CHALICE_API_IDS and name not in self.resources:
+            return CHALICE_API_IDS[name]
         return self.resources[name].physical_id
 
     def _sub(self, text: str, variables: dict[str, Any]) -> str:

@@ -52,10 +52,15 @@ def test_unknown_route_is_a_json_404(api):
     assert_error(api.delete("/"), 404, "not_found")
 
 
-def test_wrong_method_is_answered_like_an_unknown_route(api):
-    # API Gateway answers a method a resource lacks as it answers an unknown path.
-    assert_error(api.delete("/health"), 404, "not_found")
-    assert_error(api.request("TRACE", "/me"), 404, "not_found")
+def test_wrong_method_is_a_405_with_the_methods_the_path_serves(api):
+    # A path served, a method not: 405 + Allow. (Deployed, API Gateway answers it before the
+    # app, as an unknown route: template.yaml's MISSING_AUTHENTICATION_TOKEN response.)
+    wrong = api.delete("/health")
+    assert_error(wrong, 405, "method_not_allowed")
+    assert wrong.headers["Allow"] == "GET"
+    assert_error(api.request("TRACE", "/me"), 405, "method_not_allowed")
+    # ... while a path that is not served at all stays a 404, whatever the method
+    assert_error(api.request("TRACE", "/no/such/route"), 404, "not_found")
 
 
 def test_malformed_json_names_the_problem(api):

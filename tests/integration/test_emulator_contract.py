@@ -323,3 +323,53 @@ def test_cognito_user_pools_survive_a_snapshot_round_trip(stack, tmp_path):
         requests.get(f"{stack.endpoint_url}/{pool_id}/.well-known/jwks.json", timeout=10).json()
     )
     assert jwt.decode(tokens["IdToken"], keys).claims["sub"] == sub
+
+
+def test_conditional_writes_are_atomic_under_concurrency(aws):
+    # GIVEN a table, and threads switching as often as Python lets them (the race in moto's
+    # unlocked read-check-write shows within a few bursts without infra/local/dynamodb_writes.py)
+    from concurrent.futures import ThreadPoolExecutor
+
+    from botocore.exceptions import ClientError
+
+    from infra.local import dynamodb_writes
+
+    assert dynamodb_writes.installed()
+    ddb = aws("dynamodb")
+    table = f"contract-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    )
+
+    def add_one_if_room(key: str) -> bool:
+        try:
+            ddb.update_item(
+                TableName=table,
+                Key={"pk": {"S": key}},
+                UpdateExpression="ADD hits :one",
+                ConditionExpression="attribute_not_exists(hits) OR hits < :limit",
+                ExpressionAttributeValues={":one": {"N": "1"}, ":limit": {"N": "10"}},
+            )
+            return True
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
+            return False
+
+    import sys
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        # WHEN bursts of 40 conditional increments with a limit of 10 race on one item each
+        with ThreadPoolExecutor(20) as pool:
+            accepted = [sum(pool.map(add_one_if_room, [f"burst-{n}"] * 40)) for n in range(16)]
+    finally:
+        sys.setswitchinterval(interval)
+
+    # THEN every burst accepted exactly 10, and each item holds exactly 10
+    assert accepted == [10] * 16
+    for n in range(16):
+        assert ddb.get_item(TableName=table, Key={"pk": {"S": f"burst-{n}"}})["Item"]["hits"] == {"N": "10"}

@@ -10,6 +10,7 @@ changes any of them, these tests fail loudly, by name and through the public pat
 from __future__ import annotations
 
 import inspect
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -98,3 +99,41 @@ def test_the_gateway_points_chalice_websocket_api_at_itself_and_back(stack):
     # AND once stopped, the app has its own session back and no client built from ours
     assert app.websocket_api.session is None
     assert app.websocket_api._client is None
+
+
+def test_the_api_server_tells_the_app_each_clients_address():
+    # GIVEN the hooks it uses: the payload parser each request goes through, and the event
+    # converter's fixed address (private to Chalice's local gateway)
+    from chalice.local import LambdaEventConverter, LocalGateway
+
+    assert list(inspect.signature(ChaliceRequestHandler._parse_payload).parameters) == ["self"]
+    assert LambdaEventConverter.LOCAL_SOURCE_IP == "127.0.0.1"
+    assert "self.event_converter = LambdaEventConverter(" in inspect.getsource(LocalGateway.__init__)
+
+    # AND an app whose route answers the address API Gateway would give (requestContext.identity)
+    app = Chalice(app_name="contract-ip")
+
+    @app.route("/ip")
+    def ip():
+        return {"ip": app.current_request.context["identity"]["sourceIp"]}
+
+    server = ApiServer(app, "127.0.0.1", 0)
+    server.start()
+    try:
+        import http.client
+        from urllib.parse import urlsplit
+
+        def ask(source: str) -> str:
+            url = urlsplit(server.url)
+            connection = http.client.HTTPConnection(url.hostname, url.port, source_address=(source, 0), timeout=30)
+            try:
+                connection.request("GET", "/ip")
+                return json.loads(connection.getresponse().read())["ip"]
+            finally:
+                connection.close()
+
+        # WHEN clients at two addresses ask at once THEN each is told its own
+        with ThreadPoolExecutor(2) as pool:
+            assert list(pool.map(ask, ["127.0.0.41", "127.0.0.42"])) == ["127.0.0.41", "127.0.0.42"]
+    finally:
+        server.stop()

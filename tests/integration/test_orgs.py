@@ -1,6 +1,7 @@
 """Organizations through the real path: HTTP -> app -> pynamodb -> the emulator.
 
-Covers the org lifecycle, membership roles and the last-owner rules, invites (accept with
+Covers the org lifecycle, membership by consent only (PUT never adds anyone; emails shown
+only to who may see them), roles and the last-owner rules, invites (accept with
 matching / mismatching email, replaced, revoked, expired, swept), tenant isolation and
 bad input. Expiry cannot be waited for, so the expired-invite tests move an invite's
 `expires_at` into the past through the model layer; everything else goes through HTTP.
@@ -79,8 +80,8 @@ def team(api, accounts):
     member = accounts.create(role="student", display_name="Mia Member")
     outsider = accounts.create(role="student", display_name="Otto Outsider")
     org = create_org(api, owner)
-    assert put_member(api, owner, org["org_id"], admin.user_id, "admin").status_code == 200
-    assert put_member(api, owner, org["org_id"], member.user_id, "member").status_code == 200
+    accounts.join(org["org_id"], admin, "admin", by=owner)
+    accounts.join(org["org_id"], member, "member", by=owner)
 
     class Team:
         pass
@@ -132,7 +133,7 @@ def test_my_orgs_and_members_are_paginated(api, accounts):
     org_ids = {create_org(api, owner, name=f"Org {i}")["org_id"] for i in range(3)}
     first = sorted(org_ids)[0]
     for other in others:
-        assert put_member(api, owner, first, other.user_id, "member").status_code == 200
+        accounts.join(first, other, by=owner)
 
     # WHEN they page through their orgs and that org's members two at a time
     def all_pages(path):
@@ -180,8 +181,10 @@ def test_a_cursor_from_another_listing_is_refused(api, accounts, team):
 def test_roles_decide_who_may_manage_members(api, accounts, team):
     newcomer = accounts.create(role="student", display_name="Nina Newcomer")
     org = team.org_id
+    # GIVEN a newcomer who joined by accepting the admin's invite
+    accounts.join(org, newcomer, by=team.admin)
 
-    # Admins add plain members
+    # Admins may set a plain member's role to member (nothing to change)
     r = put_member(api, team.admin, org, newcomer.user_id, "member")
     assert r.status_code == 200, r.text
     assert r.json()["role"] == "member" and r.json()["display_name"] == "Nina Newcomer"
@@ -194,18 +197,19 @@ def test_roles_decide_who_may_manage_members(api, accounts, team):
     assert r.status_code == 403 and error_code(r) == "owner_required"
 
     # Members manage nothing
-    r = put_member(api, team.member, org, team.outsider.user_id, "member")
+    r = put_member(api, team.member, org, newcomer.user_id, "member")
     assert r.status_code == 403 and error_code(r) == "insufficient_org_role"
     r = api.patch(f"/orgs/{org}", json={"name": "Hijacked"}, headers=team.member.headers)
     assert r.status_code == 403 and error_code(r) == "insufficient_org_role"
 
-    # Owners grant any role
+    # Owners grant any role to a member
     r = put_member(api, team.owner, org, newcomer.user_id, "admin")
     assert r.status_code == 200 and r.json()["role"] == "admin"
 
-    # Adding a user that does not exist is a 404
-    r = put_member(api, team.owner, org, str(uuid.uuid4()), "member")
-    assert r.status_code == 404 and error_code(r) == "user_not_found"
+    # A user id that is no member (or no user at all) is a 404: PUT never adds anyone
+    for user_id in (team.outsider.user_id, str(uuid.uuid4())):
+        r = put_member(api, team.owner, org, user_id, "member")
+        assert r.status_code == 404 and error_code(r) == "member_not_found", r.text
 
     # THEN the stored roles and count are exactly the result of the allowed calls
     stored = members(api, team.owner, org)
@@ -219,14 +223,106 @@ def test_roles_decide_who_may_manage_members(api, accounts, team):
     assert org_now["member_count"] == 4 and org_now["name"] == "Acme Academy"
 
 
-def test_emails_are_shown_to_admins_only(api, team):
-    # WHEN a member and an admin list the members
+def test_emails_are_shown_to_admins_owners_and_the_member_only(api, accounts, team):
+    staff = accounts.create(role="admin")
+
+    # WHEN a member, an admin, the owner and a platform admin list the members
     as_member = members(api, team.member, team.org_id)
     as_admin = members(api, team.admin, team.org_id)
+    as_owner = members(api, team.owner, team.org_id)
+    as_staff = members(api, staff, team.org_id)
 
-    # THEN only the admin sees email addresses
-    assert all(m["email"] is None for m in as_member.values())
-    assert as_admin[team.member.user_id]["email"] == team.member.email.lower()
+    # THEN the plain member sees only their own address, nobody else's
+    assert as_member[team.member.user_id]["email"] == team.member.email.lower()
+    others = [m for uid, m in as_member.items() if uid != team.member.user_id]
+    assert others and all(m["email"] is None for m in others)
+    listing = api.get(f"/orgs/{team.org_id}/members", headers=team.member.headers).text
+    assert team.owner.email.lower() not in listing and team.admin.email.lower() not in listing
+    # AND admins, owners and platform admins see every address
+    for seen in (as_admin, as_owner, as_staff):
+        assert {uid: m["email"] for uid, m in seen.items()} == {
+            a.user_id: a.email.lower() for a in (team.owner, team.admin, team.member)
+        }
+
+
+def test_a_role_change_answers_with_the_email_only_to_who_may_see_it(api, accounts, team):
+    # WHEN the owner changes the member's role
+    r = put_member(api, team.owner, team.org_id, team.member.user_id, "admin")
+
+    # THEN the owner (an owner of the member's org) sees the member's address
+    assert r.status_code == 200 and r.json()["email"] == team.member.email.lower()
+
+    # WHEN an admin PUTs someone who is not a member (whose address they may not see)
+    stranger = accounts.create(role="tutor")
+    r = put_member(api, team.admin, team.org_id, stranger.user_id, "member")
+
+    # THEN nothing about them comes back: not their address, not their name
+    assert r.status_code == 404 and error_code(r) == "member_not_found"
+    assert stranger.email.lower() not in r.text.lower() and stranger.display_name not in r.text
+
+
+# ---------------------------------------------------------------- consent
+
+
+@pytest.mark.parametrize("role", ["member", "admin", "owner"])
+@pytest.mark.parametrize("caller", ["owner", "admin", "platform_admin"])
+def test_no_write_adds_a_non_member(api, accounts, team, caller, role):
+    # GIVEN a user who never accepted an invite (their id is public through /tutors)
+    victim = accounts.create(role="tutor", display_name="Vera Victim")
+    adder = accounts.create(role="admin") if caller == "platform_admin" else getattr(team, caller)
+    before = get_org(api, team.owner, team.org_id)
+
+    # WHEN an admin, an owner or a platform admin PUTs them into the org, with any role
+    r = put_member(api, adder, team.org_id, victim.user_id, role)
+
+    # THEN 404 member_not_found, without their address, and they are in no org: only their
+    # own acceptance of an invite makes them a member
+    assert r.status_code == 404 and error_code(r) == "member_not_found", r.text
+    assert victim.email not in r.text
+    assert victim.user_id not in members(api, team.owner, team.org_id)
+    assert api.get("/orgs", headers=victim.headers).json()["items"] == []
+    assert api.get(f"/orgs/{team.org_id}", headers=victim.headers).status_code == 404
+    assert get_org(api, team.owner, team.org_id)["member_count"] == before["member_count"]
+
+
+def test_an_adder_who_leaves_cannot_leave_someone_else_holding_the_org(api, accounts):
+    # GIVEN an owner who tries to make a stranger the owner of a throwaway org
+    adder = accounts.create(role="tutor")
+    victim = accounts.create(role="student")
+    org = create_org(api, adder, name="Trap")["org_id"]
+    r = put_member(api, adder, org, victim.user_id, "owner")
+    assert r.status_code == 404 and error_code(r) == "member_not_found", r.text
+
+    # WHEN the adder tries to leave
+    leave = api.post(f"/orgs/{org}/leave", headers=adder.headers)
+
+    # THEN they are still its last owner, and the stranger has nothing to do with it
+    assert leave.status_code == 409 and error_code(leave) == "last_owner"
+    assert api.get(f"/orgs/{org}", headers=victim.headers).status_code == 404
+    assert api.post(f"/orgs/{org}/leave", headers=victim.headers).status_code == 404
+
+
+def test_owner_is_granted_only_to_an_existing_member(api, accounts, team):
+    # GIVEN an invitee who has not accepted yet
+    invitee = accounts.create(role="student")
+    created = invite(api, team.owner, team.org_id, invitee.email)
+
+    # WHEN the owner makes them owner before they accept
+    early = put_member(api, team.owner, team.org_id, invitee.user_id, "owner")
+
+    # THEN it is 404: they are not a member yet
+    assert early.status_code == 404 and error_code(early) == "member_not_found"
+
+    # WHEN they accept, and only then are made owner
+    assert accept(api, invitee, created["token"]).status_code == 200
+    promoted = put_member(api, team.owner, team.org_id, invitee.user_id, "owner")
+
+    # THEN it works: they chose to join
+    assert promoted.status_code == 200 and promoted.json()["role"] == "owner"
+    assert members(api, team.owner, team.org_id)[invitee.user_id]["role"] == "owner"
+
+
+# ---------------------------------------------------------------- leaving and the last owner
 
 
 def test_removing_and_leaving_update_membership_and_count(api, team):
@@ -517,19 +613,20 @@ def test_bad_input_is_a_4xx_and_changes_nothing(api, accounts, team):
 # ---------------------------------------------------------------- concurrency
 
 
-def test_counts_stay_exact_under_concurrent_adds(api, accounts, team):
+def test_counts_stay_exact_under_concurrent_joins(api, accounts, team):
     # The emulator rolls back a failed transaction by restoring a whole-table snapshot,
     # which can undo a concurrent successful one; so only succeeding writes race here.
     from concurrent.futures import ThreadPoolExecutor
 
     joiners = [accounts.create(role="student", display_name=f"J{i}") for i in range(6)]
+    tokens = [invite(api, team.admin, team.org_id, j.email)["token"] for j in joiners]
 
-    # WHEN six members are added at once
+    # WHEN six invitees accept at once
     with ThreadPoolExecutor(max_workers=6) as pool:
-        responses = list(pool.map(lambda j: put_member(api, team.admin, team.org_id, j.user_id, "member"), joiners))
+        responses = list(pool.map(lambda pair: accept(api, *pair), zip(joiners, tokens, strict=True)))
     statuses = [r.status_code for r in responses]
 
-    # THEN every add worked and the count matches the members exactly
+    # THEN every one joined and the count matches the members exactly
     assert statuses == [200] * 6, [r.text for r in responses]
     listed = members(api, team.owner, team.org_id)
     assert len(listed) == 3 + 6

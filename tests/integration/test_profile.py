@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -9,12 +10,32 @@ import uuid
 from pathlib import Path
 
 import pytest
+import requests
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def error_of(response) -> dict:
     return response.json()["error"]
+
+
+def upload_avatar(api, stack, account) -> None:
+    """A small PNG through the real avatar path (presigned POST, queue, processing)."""
+    image = io.BytesIO()
+    Image.new("RGB", (64, 64), (20, 120, 200)).save(image, "PNG")
+    data = image.getvalue()
+    upload = api.post("/me/avatar", headers=account.headers, json={"content_type": "image/png", "size": len(data)})
+    assert upload.status_code == 201, upload.text
+    posted = requests.post(
+        upload.json()["url"],
+        data=upload.json()["fields"],
+        files={"file": ("avatar.png", data, "image/png")},
+        timeout=30,
+    )
+    assert posted.status_code in (200, 201, 204), posted.text
+    stack.wait_for_queues()
+    assert api.get("/me", headers=account.headers).json()["avatar"] is not None
 
 
 def test_a_new_profile_has_defaults(api, accounts):
@@ -123,6 +144,8 @@ def test_a_public_profile_is_seen_in_full_by_others(api, accounts):
         headers=tutor.headers,
         json={"subjects": ["physics"], "years_experience": 5, "hourly_rate_cents": 4000},
     )
+    reviewer = accounts.create(role="admin")
+    assert api.post(f"/admin/tutor-profiles/{tutor.user_id}/approve", headers=reviewer.headers).status_code == 200
     student = accounts.create()
 
     # WHEN the student looks at the tutor
@@ -134,13 +157,16 @@ def test_a_public_profile_is_seen_in_full_by_others(api, accounts):
     assert body["display_name"] == "Tess" and body["visibility"] == "public"
     assert body["bio"] == "Physics, patiently." and body["role"] == "tutor" and body["locale"] == "de-DE"
     assert body["tutor_profile"]["subjects"] == ["physics"]
+    # AND not the review of the tutor profile, which is the tutor's own business
+    assert body["tutor_profile"]["approval"] is None
     assert tutor.email not in response.text
 
 
-def test_a_private_profile_shows_only_name_and_avatar_to_others(api, accounts):
-    # GIVEN a student with a private profile, another student and a platform admin
+def test_a_private_profile_shows_others_only_the_name(api, stack, accounts):
+    # GIVEN a student with a bio, an avatar and a private profile, another student and a platform admin
     owner = accounts.create(display_name="Priya")
     api.patch("/me", headers=owner.headers, json={"bio": "secret bio", "settings": {"profile_visibility": "private"}})
+    upload_avatar(api, stack, owner)
     other = accounts.create()
     admin = accounts.create(role="admin")
 
@@ -149,7 +175,7 @@ def test_a_private_profile_shows_only_name_and_avatar_to_others(api, accounts):
     as_owner = api.get(f"/users/{owner.user_id}", headers=owner.headers)
     as_admin = api.get(f"/users/{owner.user_id}", headers=admin.headers)
 
-    # THEN others see only name and avatar; the owner and admins see the rest
+    # THEN others see only the name: no avatar, bio, role, locale, tutor profile or email
     assert as_other.status_code == 200
     assert as_other.json() == {
         "user_id": owner.user_id,
@@ -161,8 +187,10 @@ def test_a_private_profile_shows_only_name_and_avatar_to_others(api, accounts):
         "locale": None,
         "tutor_profile": None,
     }
-    assert as_owner.json()["bio"] == "secret bio"
-    assert as_admin.json()["bio"] == "secret bio"
+    assert owner.email not in as_other.text and "avatars/" not in as_other.text
+    # AND the owner and platform admins see the rest
+    for seen in (as_owner.json(), as_admin.json()):
+        assert seen["bio"] == "secret bio" and seen["avatar"] is not None
 
 
 def test_user_ids_are_validated(api, accounts):

@@ -141,6 +141,9 @@ def test_lifecycle_tag_filters_reach_the_bucket(stack):
     rule = next(r for r in rules if r["ID"] == "expire-processed-originals")
     assert rule["Filter"] == {"And": {"Prefix": "raw/", "Tags": [{"Key": "lectern-retention", "Value": "processed"}]}}
     assert rule["Expiration"] == {"Days": 30}
+    # AND overwritten or deleted versions are let go after a week
+    noncurrent = next(r for r in rules if r["ID"] == "expire-noncurrent-versions")
+    assert noncurrent["NoncurrentVersionExpiration"]["NoncurrentDays"] == 7
 
 
 def template_from(tmp_path: Path, text: str) -> Template:
@@ -172,9 +175,9 @@ def test_the_real_template_is_supported_or_ignored_on_purpose():
             Bucket:
               Type: AWS::S3::Bucket
               Properties:
-                VersioningConfiguration: { Status: Enabled }
+                ObjectLockEnabled: true
             """,
-            "Bucket (AWS::S3::Bucket): property VersioningConfiguration is not supported",
+            "Bucket (AWS::S3::Bucket): property ObjectLockEnabled is not supported",
             id="unknown property",
         ),
         pytest.param(
@@ -184,9 +187,9 @@ def test_the_real_template_is_supported_or_ignored_on_purpose():
               Properties:
                 LifecycleConfiguration:
                   Rules:
-                    - { Id: old, Status: Enabled, NoncurrentVersionExpiration: { NoncurrentDays: 1 } }
+                    - { Id: old, Status: Enabled, ObjectSizeGreaterThan: 1024 }
             """,
-            "Bucket (AWS::S3::Bucket): property LifecycleConfiguration.Rules[0].NoncurrentVersionExpiration",
+            "Bucket (AWS::S3::Bucket): property LifecycleConfiguration.Rules[0].ObjectSizeGreaterThan",
             id="unknown nested property",
         ),
         pytest.param(
@@ -231,6 +234,23 @@ def test_the_real_template_is_supported_or_ignored_on_purpose():
             """,
             "Queue (AWS::SQS::Queue): resource attribute Condition is not supported",
             id="conditional resource",
+        ),
+        pytest.param(
+            """
+            Queue:
+              Properties: { VisibilityTimeout: 30 }
+            """,
+            "Queue: no Type, and not a resource Chalice adds (CHALICE_RESOURCES)",
+            id="a part of no resource",
+        ),
+        pytest.param(
+            """
+            APIHandler:
+              DependsOn: Queue
+              Metadata: { checkov: { skip: [] } }
+            """,
+            "APIHandler: DependsOn cannot complete Chalice's resource",
+            id="a part of Chalice's resource with a resource attribute",
         ),
     ],
 )
@@ -285,3 +305,41 @@ def test_what_is_ignored_on_purpose_is_accepted(tmp_path):
         """,
     )
     Provisioner(template, "http://127.0.0.1:9")
+
+
+def test_parts_of_chalices_resources_and_deployment_only_settings_are_accepted(tmp_path):
+    # GIVEN what template.yaml adds to Chalice's resources (no Type: they exist once merged),
+    # versions, reserved concurrency, log groups and the account's logging role
+    template = template_from(
+        tmp_path,
+        """
+        Resources:
+          Logs:
+            Type: AWS::Logs::LogGroup
+            Properties: { RetentionInDays: 90 }
+          Account:
+            Type: AWS::ApiGateway::Account
+            Properties: { CloudWatchRoleArn: arn }
+          Bucket:
+            Type: AWS::S3::Bucket
+            Properties:
+              VersioningConfiguration: { Status: Enabled }
+              LifecycleConfiguration:
+                Rules:
+                  - Id: old
+                    Status: Enabled
+                    NoncurrentVersionExpiration: { NoncurrentDays: 7 }
+                    ExpiredObjectDeleteMarker: true
+          Worker:
+            Type: AWS::Serverless::Function
+            Properties: { Handler: worker.handler, ReservedConcurrentExecutions: 5 }
+          APIHandler:
+            Metadata: { checkov: { skip: [{ id: CKV_AWS_117, comment: why }] } }
+          WebsocketAPIStage:
+            Properties:
+              AccessLogSettings: { DestinationArn: !GetAtt Logs.Arn, Format: "$context.requestId" }
+        """,
+    )
+    # THEN the local stack takes the template, and leaves Chalice's parts to api_server.py and ws_gateway.py
+    Provisioner(template, "http://127.0.0.1:9")
+    assert "APIHandler" not in template.resources and "WebsocketAPIStage" not in template.resources

@@ -118,5 +118,9 @@ def test_run_prints_urls_seeds_samples_and_keeps_data_across_restarts(tmp_path):
             f"{second.api}/orgs", headers=second.login(tutor.email, tutor.password), timeout=10
         ).json()["items"]
         assert [o["name"] for o in tutor_orgs] == [ORG_NAME]
+        # and the sample org has the student, who joined by invite, and the sample tutor is listed
+        assert tutor_orgs[0]["member_count"] == 2
+        listed = requests.get(f"{second.api}/tutors", params={"subject": "python"}, timeout=10).json()["items"]
+        assert tutor.display_name in [t["display_name"] for t in listed]
     finally:
         assert second.stop() == 0

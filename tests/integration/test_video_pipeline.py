@@ -593,7 +593,9 @@ def test_a_transient_task_failure_is_retried_and_the_video_still_becomes_ready(s
     mp4 = s3(stack).get_object(Bucket=stack.names["MediaBucket"], Key=f"videos/{video_id}/1/360p.mp4")["Body"].read()
     assert b"mp4a" in mp4
     # AND the execution history shows the failed try and the retry that succeeded
+    # (read once the execution has ended: READY is written by Finalize, just before it returns)
     [execution] = executions(stack, video_id)
+    assert wait_until_finished(stack, execution["executionArn"])["status"] == "SUCCEEDED"
     events = history(stack, execution["executionArn"])
     failed = [e["lambdaFunctionFailedEventDetails"] for e in events if e["type"] == "LambdaFunctionFailed"]
     assert [f["error"] for f in failed] == ["TransientFailure"]

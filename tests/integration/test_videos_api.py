@@ -20,9 +20,9 @@ import pytest
 import requests
 
 from chalicelib.cli import main
+from chalicelib.core.config import get_settings
 from chalicelib.uploads.models import Upload
 from chalicelib.video import layout
-from chalicelib.video.api import api_base_url
 from chalicelib.video.models import Failure, Video
 from chalicelib.video.service import signed_file_url
 
@@ -96,8 +96,7 @@ def world(api, stack) -> World:
     owner, member, stranger = accounts.create("tutor"), accounts.create(), accounts.create()
     admin = accounts.create("admin")
     org_id = api.post("/orgs", json={"name": "Video org"}, headers=owner.headers).json()["org_id"]
-    added = api.put(f"/orgs/{org_id}/members/{member.user_id}", json={"role": "member"}, headers=owner.headers)
-    assert added.status_code == 200, added.text
+    accounts.join(org_id, member, by=owner)
     return World(owner, member, stranger, admin, org_id)
 
 
@@ -446,41 +445,30 @@ def test_reprocess_of_a_video_without_its_original_is_a_conflict(api, world, med
 
 
 @pytest.mark.parametrize(
-    "domain, full_path, expected",
+    "forged",
     [
-        # API Gateway's own domain: the stage leads the path.
-        (
-            "abc123.execute-api.us-east-1.amazonaws.com",
-            "/api/videos/{id}/play",
-            "https://abc123.execute-api.us-east-1.amazonaws.com/api",
-        ),
-        # A custom domain with a base-path mapping: the base path leads it, no stage.
-        ("learn.example.com", "/v1/videos/{id}/play", "https://learn.example.com/v1"),
-        ("learn.example.com", "/videos/{id}/play", "https://learn.example.com"),
+        {"Host": "evil.example", "X-Forwarded-Proto": "javascript"},
+        {"X-Forwarded-Proto": "javascript", "X-Forwarded-Host": "evil.example"},
+        {"Host": "evil.example:443/x?"},
     ],
 )
-def test_signed_links_use_the_address_the_caller_used(stack, domain, full_path, expected):
-    # GIVEN an API Gateway proxy event for GET /videos/{id}/play
-    from chalice.app import Request
+def test_forged_host_headers_do_not_change_signed_links(api, stack, world, media, forged):
+    # GIVEN a ready video
+    video = media(world.owner.user_id, status="READY", published=("360p",))
 
-    video_id = str(uuid.uuid4())
-    event = {
-        "requestContext": {
-            "httpMethod": "GET",
-            "resourcePath": "/videos/{video_id}/play",
-            "path": full_path.format(id=video_id),
-            "stage": "api",
-            "domainName": domain,
-        },
-        "headers": {"Host": domain, "X-Forwarded-Proto": "https"},
-        "multiValueQueryStringParameters": None,
-        "pathParameters": {"video_id": video_id},
-        "stageVariables": None,
-        "body": None,
-    }
+    # WHEN its links are asked for, and its playlist fetched, with forged Host / proto headers
+    play = api.get(f"/videos/{video.video_id}/play", headers={**world.owner.headers, **forged})
+    assert play.status_code == 200, play.text
+    links = [play.json()["master_url"], *(v["playlist_url"] for v in play.json()["variants"])]
+    master = requests.get(play.json()["master_url"], headers=forged, timeout=10)
 
-    # WHEN the base of signed links is derived, THEN it is where the caller reached the API
-    assert api_base_url(Request(event)) == expected
+    # THEN every signed link starts with the configured public URL (PUBLIC_API_URL), as do the
+    # URIs inside the playlist; nothing of the forged headers appears
+    assert get_settings().public_api_url == stack.api_url
+    assert master.status_code == 200, master.text
+    for link in [*links, *uri_lines(master.text)]:
+        assert is_signed_playlist(link, stack, video.video_id), link
+    assert "evil" not in play.text + master.text and "javascript" not in play.text + master.text
 
 
 def test_the_pages_are_served_with_the_stacks_urls(stack):

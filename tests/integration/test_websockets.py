@@ -2,7 +2,10 @@
 
 Browser socket -> gateway -> the app's $connect/$default/$disconnect handlers ->
 DynamoDB (emulator); pushes go service -> boto3 `apigatewaymanagementapi` ->
-the gateway's `@connections` API -> the socket.
+the gateway's `@connections` API -> the socket. Sessions end when they should: sign-out and
+password reset close the user's sockets, a frame after that is refused, and open sockets are
+capped per user and per source address (each cap test connects from a loopback address of
+its own, 127.x.y.z).
 """
 
 from __future__ import annotations
@@ -10,7 +13,10 @@ from __future__ import annotations
 import importlib
 import json
 import time
+import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -20,13 +26,55 @@ from websockets.sync.client import ClientConnection, connect
 
 import app as lectern
 from chalicelib.core.config import get_settings
-from chalicelib.realtime.models import Connection
+from chalicelib.core.dynamo import utcnow
+from chalicelib.realtime.models import Connection, ConnectionSlots
 from chalicelib.realtime.service import push_to_user
 
 
-def open_socket(stack: Any, token: str | None) -> ClientConnection:
+def open_socket(stack: Any, token: str | None, source_ip: str | None = None) -> ClientConnection:
+    """A browser's socket; `source_ip` (any 127.x.y.z) connects from that loopback address,
+    so a test of the per-IP cap has an address to itself."""
     query = f"?token={token}" if token is not None else ""
-    return connect(f"{stack.ws_url}{query}", open_timeout=30)
+    address = {"source_address": (source_ip, 0)} if source_ip else {}
+    return connect(f"{stack.ws_url}{query}", open_timeout=30, **address)
+
+
+def fresh_ip() -> str:
+    """A loopback address no other test connects from."""
+    n = uuid.uuid4().int
+    return f"127.{n % 200 + 20}.{(n >> 8) % 250 + 1}.{(n >> 16) % 250 + 1}"
+
+
+def left_behind(connection_id: str, user_id: str, *, source_ip: str | None = None) -> None:
+    """A connection record (holding its slots) whose $disconnect never arrived, from minutes ago."""
+    record = Connection.open(connection_id, user_id, api_id="local", stage="api", source_ip=source_ip)
+    record.connected_at = utcnow() - timedelta(minutes=10)
+    record.save()
+    keys = [ConnectionSlots.user_key(user_id)] + ([ConnectionSlots.ip_key(source_ip)] if source_ip else [])
+    for key in keys:
+        ConnectionSlots(key).update(actions=[ConnectionSlots.members.add({connection_id})])
+
+
+def slots(key: str) -> set[str]:
+    item = ConnectionSlots.get_or_none(key, consistent_read=True)
+    return set(item.members or ()) if item else set()
+
+
+def refused_status(stack: Any, token: str, source_ip: str | None = None) -> int:
+    with pytest.raises(InvalidStatus) as refused:
+        open_socket(stack, token, source_ip).close()
+    return refused.value.response.status_code
+
+
+def closed_by_server(socket: ClientConnection) -> bool:
+    """True once the server closed the socket (reading past any frames still queued)."""
+    try:
+        while True:
+            socket.recv(timeout=10)
+    except ConnectionClosed:
+        return True
+    except TimeoutError:
+        return False
 
 
 def request(socket: ClientConnection, frame: Any) -> dict:
@@ -122,6 +170,143 @@ def test_signed_out_token_is_refused(stack, api, accounts):
     assert refused.value.response.status_code == 401
 
 
+# ------------------------------------------------------------------ sessions end when they should
+
+
+def test_logout_closes_the_users_sockets_at_once_and_no_one_elses(stack, api, accounts):
+    # GIVEN a student with two tabs open, and another student with one
+    alice, bob = accounts.create(), accounts.create()
+    with (
+        open_socket(stack, alice.access_token) as tab1,
+        open_socket(stack, alice.access_token) as tab2,
+        open_socket(stack, bob.access_token) as bobs,
+    ):
+        assert len(connection_ids(alice.user_id)) == 2
+
+        # WHEN she signs out everywhere
+        assert api.post("/auth/logout", headers=alice.headers).status_code == 204
+
+        # THEN her records are gone as soon as the call returns, and both her tabs see the close
+        assert connection_ids(alice.user_id) == set()
+        assert slots(ConnectionSlots.user_key(alice.user_id)) == set()
+        assert closed_by_server(tab1) and closed_by_server(tab2)
+        # AND the other student's socket is untouched
+        assert request(bobs, {"action": "ping"}) == {"type": "pong"}
+        assert len(connection_ids(bob.user_id)) == 1
+
+
+def test_a_password_reset_closes_the_users_sockets(stack, api, accounts):
+    # GIVEN a student with an open socket who asked for a password reset
+    student = accounts.create()
+    cognito = boto3.client("cognito-idp", endpoint_url=stack.endpoint_url)
+    client_id = get_settings().user_pool_client_id
+    with open_socket(stack, student.access_token) as socket:
+        assert api.post("/auth/password/forgot", json={"email": student.email}).status_code == 202
+        code = cognito.forgot_password(ClientId=client_id, Username=student.email)["ResponseMetadata"]["HTTPHeaders"][
+            "x-moto-forgot-password-confirmation-code"
+        ]
+
+        # WHEN the password is reset with the mailed code
+        done = api.post(
+            "/auth/password/reset",
+            json={"email": student.email, "code": code, "new_password": "Another-Horse-7-staple"},
+        )
+
+        # THEN the socket is closed and forgotten
+        assert done.status_code == 204, done.text
+        assert closed_by_server(socket)
+        assert connection_ids(student.user_id) == set()
+
+
+def test_a_frame_after_the_session_ended_is_refused_and_the_socket_closed(stack, accounts):
+    # GIVEN an open socket whose session was ended while the close did not reach the gateway
+    # (its record is what a revocation removes; the socket itself stayed open)
+    student = accounts.create()
+    with open_socket(stack, student.access_token) as socket:
+        assert request(socket, {"action": "ping"}) == {"type": "pong"}
+        (connection_id,) = connection_ids(student.user_id)
+        Connection.get(connection_id).delete()
+
+        # WHEN the client sends a frame
+        answer = request(socket, {"action": "ping"})
+
+        # THEN it is refused in the error shape, and the server closes the socket
+        assert answer["type"] == "error" and answer["error"]["code"] == "session_ended"
+        assert closed_by_server(socket)
+
+
+def test_the_per_user_connection_cap_is_exact(stack, accounts):
+    # GIVEN a student with as many sockets open as a user may have
+    cap = get_settings().max_connections_per_user
+    student = accounts.create()
+    ip = fresh_ip()
+    with ExitStack() as tabs:
+        sockets = [tabs.enter_context(open_socket(stack, student.access_token, ip)) for _ in range(cap)]
+        assert len(connection_ids(student.user_id)) == cap
+        assert request(sockets[-1], {"action": "ping"}) == {"type": "pong"}
+
+        # WHEN one more is opened THEN the handshake is refused with 429, and nothing is recorded
+        assert refused_status(stack, student.access_token, ip) == 429
+        assert len(connection_ids(student.user_id)) == cap
+        assert len(slots(ConnectionSlots.user_key(student.user_id))) == cap
+
+        # AND another user is not affected
+        with open_socket(stack, accounts.create().access_token, ip) as other:
+            assert request(other, {"action": "ping"}) == {"type": "pong"}
+
+        # WHEN one tab is closed THEN one more may open, and again exactly one
+        sockets.pop().close()
+        assert eventually(lambda: len(connection_ids(student.user_id)) == cap - 1)
+        tabs.enter_context(open_socket(stack, student.access_token, ip))
+        assert refused_status(stack, student.access_token, ip) == 429
+    assert eventually(lambda: not connection_ids(student.user_id))
+    assert slots(ConnectionSlots.user_key(student.user_id)) == set()
+
+
+def test_the_per_ip_connection_cap_is_exact(stack, accounts):
+    # GIVEN as many sockets open from one address as it may have, over several users
+    per_user, per_ip = get_settings().max_connections_per_user, get_settings().max_connections_per_ip
+    ip = fresh_ip()
+    with ExitStack() as tabs:
+        opened = 0
+        while opened < per_ip:
+            user = accounts.create()
+            for _ in range(min(per_user, per_ip - opened)):
+                tabs.enter_context(open_socket(stack, user.access_token, ip))
+                opened += 1
+        assert len(slots(ConnectionSlots.ip_key(ip))) == per_ip
+
+        # WHEN a user with no socket yet opens one from that address THEN 429
+        newcomer = accounts.create()
+        assert refused_status(stack, newcomer.access_token, ip) == 429
+        assert connection_ids(newcomer.user_id) == set()
+
+        # AND from another address they connect
+        with open_socket(stack, newcomer.access_token, fresh_ip()) as elsewhere:
+            assert request(elsewhere, {"action": "ping"}) == {"type": "pong"}
+    assert eventually(lambda: not slots(ConnectionSlots.ip_key(ip)))
+
+
+def test_connections_whose_disconnect_was_lost_do_not_lock_the_user_out(stack, accounts):
+    # GIVEN a student whose every slot is held by connections that are gone without a $disconnect
+    cap = get_settings().max_connections_per_user
+    student = accounts.create()
+    ip = fresh_ip()
+    ghosts = {f"ghost{uuid.uuid4().hex[:12]}=" for _ in range(cap)}
+    for ghost in ghosts:
+        left_behind(ghost, student.user_id, source_ip=ip)
+    assert slots(ConnectionSlots.user_key(student.user_id)) == ghosts
+
+    # WHEN the student opens a socket
+    with open_socket(stack, student.access_token, ip) as socket:
+        # THEN it works: the gone connections were found out (410) and forgotten
+        assert request(socket, {"action": "ping"}) == {"type": "pong"}
+        live = connection_ids(student.user_id)
+        assert len(live) == 1
+        assert slots(ConnectionSlots.user_key(student.user_id)) == live
+        assert slots(ConnectionSlots.ip_key(ip)) == live
+
+
 def test_push_reaches_every_connection_of_the_user_and_nobody_else(stack, accounts):
     # GIVEN a student with two tabs open and another student with one
     alice, bob = accounts.create(), accounts.create()
@@ -171,9 +356,9 @@ def test_closed_connection_is_gone_and_push_removes_its_stale_record(stack, acco
         with pytest.raises(WebsocketDisconnectedError):
             lectern.app.websocket_api.send(closed_id, "{}")
 
-        # GIVEN its record was left behind (a lost $disconnect)
+        # GIVEN its record was left behind (a lost $disconnect, minutes ago)
         live_ids = connection_ids(student.user_id)
-        Connection.open(closed_id, student.user_id, api_id="local", stage="api").save()
+        left_behind(closed_id, student.user_id)
 
         # WHEN the platform pushes to the student
         delivered = push_to_user(student.user_id, {"type": "hello"})

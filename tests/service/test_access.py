@@ -4,6 +4,8 @@
   probed); a member below the needed role gets Forbidden; a platform admin acts as owner of
   any existing org, and gets NotFound for a missing one.
 - `video.view` / `video.manage`: the owner, org members (view only) and platform admins.
+- `orgs.member_email`: the member themself, the org's admins and owners, platform admins.
+- `identity.platform_admin`: platform admins only (Forbidden for anyone else).
 - Unknown names are a programming error: LookupError, never a silent "no".
 
 Orgs and members are made through the orgs service; principals are User items.
@@ -16,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
+from tests.fixtures.accounts import join_org
 
 
 @dataclass
@@ -30,12 +34,12 @@ class Org:
 def org(people) -> Org:
     """An org with an owner, an admin and a plain member."""
     from chalicelib.orgs import service as orgs
-    from chalicelib.orgs.schemas import MemberPut, OrgCreate
+    from chalicelib.orgs.schemas import OrgCreate
 
     owner, admin, member = people.create(), people.create(), people.create()
     org_id = orgs.create_org(owner, OrgCreate(name="Policy Org")).org_id
-    orgs.put_member(owner, org_id, admin.user_id, MemberPut(role="admin"))
-    orgs.put_member(owner, org_id, member.user_id, MemberPut(role="member"))
+    join_org(org_id, admin, "admin", by=owner)
+    join_org(org_id, member, "member", by=owner)
     return Org(org_id, owner, admin, member)
 
 
@@ -54,9 +58,10 @@ def test_known_lists_the_rules_and_permissions_of_every_capability():
     # WHEN the policy is asked what it knows
     known = access.known()
 
-    # THEN it has loaded the capabilities' policy modules: the orgs rule and the video grants
-    assert "orgs.role" in known["rules"]
-    assert {"video.view", "video.manage"} <= set(known["permissions"])
+    # THEN it has loaded the capabilities' policy modules: the orgs and identity rules, and
+    # the video, profile and member-email grants
+    assert {"orgs.role", "identity.platform_admin"} <= set(known["rules"])
+    assert {"video.view", "video.manage", "orgs.member_email", "profile.view_private"} <= set(known["permissions"])
 
 
 def test_an_unknown_rule_or_permission_is_a_lookup_error_not_a_refusal(people):
@@ -228,3 +233,41 @@ def test_video_manage_is_the_owners_and_platform_admins_but_not_other_members(pe
     assert access.allows("video.manage", people.create(role="admin"), video) is True
     assert access.allows("video.manage", org.owner, video) is False
     assert access.allows("video.manage", people.create(), video) is False
+
+
+# ---------------------------------------------------------------- orgs.member_email
+
+
+def test_a_member_email_is_for_the_member_the_orgs_admins_and_platform_admins(people, org):
+    from chalicelib.core import access
+    from chalicelib.orgs.policy import MEMBER_EMAIL, MemberOfOrg
+
+    platform_admin = people.create(role="admin")
+
+    def may_see(viewer, member) -> bool:
+        reached = access.require("orgs.role", viewer, org.org_id, "member")
+        return access.allows(MEMBER_EMAIL, viewer, MemberOfOrg(reached, member.user_id))
+
+    # THEN a plain member sees only their own address; admins, owners and platform admins all
+    assert may_see(org.member, org.member) is True
+    assert may_see(org.member, org.admin) is False
+    assert may_see(org.member, org.owner) is False
+    for viewer in (org.admin, org.owner, platform_admin):
+        assert all(may_see(viewer, someone) for someone in (org.owner, org.admin, org.member))
+
+
+# ---------------------------------------------------------------- identity.platform_admin
+
+
+@pytest.mark.parametrize("role", ["student", "tutor"])
+def test_only_platform_admins_pass_the_platform_admin_rule(people, role):
+    from chalicelib.core import access
+    from chalicelib.core.errors import Forbidden
+
+    admin = people.create(role="admin")
+
+    # THEN a platform admin passes; anyone else is 403 platform_admin_required
+    assert access.require("identity.platform_admin", admin) is admin
+    with pytest.raises(Forbidden) as refused:
+        access.require("identity.platform_admin", people.create(role=role))
+    assert refused.value.code == "platform_admin_required"

@@ -3,6 +3,7 @@ tests/integration/test_orgs.py):
 
 - an org always keeps an owner: the last owner cannot leave, be demoted or be removed (not
   even by a platform admin), and the refusal changes nothing;
+- nobody becomes a member but by accepting an invite: setting a role never adds anyone;
 - `owner_count` and `member_count` follow the memberships exactly;
 - an invite is accepted at most once: a repeat by the same user is answered idempotently,
   anyone else gets 410 invite_used; used, revoked and expired invites join nobody.
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
+from tests.fixtures.accounts import join_org
 
 
 @dataclass
@@ -86,7 +89,7 @@ def test_the_last_owner_cannot_leave(people):
     # GIVEN an org whose only owner has a plain member beside them
     owner, member = people.create(), people.create()
     org_id = new_org(owner)
-    put(owner, org_id, member, "member")
+    join_org(org_id, member, by=owner)
 
     # WHEN the owner leaves
     with pytest.raises(Conflict) as raised:
@@ -160,7 +163,7 @@ def test_an_owner_may_leave_while_another_owner_remains_who_then_is_the_last(peo
     # GIVEN an org with two owners
     first, second = people.create(), people.create()
     org_id = new_org(first)
-    put(first, org_id, second, "owner")
+    join_org(org_id, second, "owner", by=first)
     assert counts(org_id) == Counts(members=2, owners=2)
 
     # WHEN the first owner leaves
@@ -182,7 +185,7 @@ def test_demoting_one_of_two_owners_keeps_the_counts_exact(people):
     # GIVEN an org with two owners
     first, second = people.create(), people.create()
     org_id = new_org(first)
-    put(first, org_id, second, "owner")
+    join_org(org_id, second, "owner", by=first)
 
     # WHEN one owner demotes the other to admin
     put(first, org_id, second, "admin")
@@ -199,7 +202,7 @@ def test_an_org_admin_cannot_touch_owners(people):
     # GIVEN an org with an owner and an admin
     owner, admin = people.create(), people.create()
     org_id = new_org(owner)
-    put(owner, org_id, admin, "admin")
+    join_org(org_id, admin, "admin", by=owner)
 
     # WHEN the admin removes the owner, demotes them, or makes themself an owner
     attempts = [
@@ -215,6 +218,36 @@ def test_an_org_admin_cannot_touch_owners(people):
     # THEN nothing changed
     assert (role_of(org_id, owner), role_of(org_id, admin)) == ("owner", "admin")
     assert counts(org_id) == Counts(members=2, owners=1)
+
+
+# ---------------------------------------------------------------- membership needs consent
+
+
+@pytest.mark.parametrize("role", ["member", "admin", "owner"])
+def test_setting_a_role_never_adds_a_non_member(people, role):
+    from chalicelib.core.errors import NotFound
+    from chalicelib.orgs import service as orgs
+
+    # GIVEN an org, and a user who never accepted an invite to it; and a platform admin
+    owner, stranger, platform_admin = people.create(), people.create(), people.create(role="admin")
+    org_id = new_org(owner)
+
+    # WHEN the owner or the platform admin sets a role for the stranger
+    for caller in (owner, platform_admin):
+        with pytest.raises(NotFound) as raised:
+            put(caller, org_id, stranger, role)
+
+        # THEN it is member_not_found, and the stranger is not a member
+        assert raised.value.code == "member_not_found"
+    assert role_of(org_id, stranger) is None
+    assert counts(org_id) == Counts(members=1, owners=1)
+    assert orgs.list_my_orgs(stranger, _first_page()).items == []
+
+
+def _first_page():
+    from chalicelib.core.pagination import PageQuery
+
+    return PageQuery(limit=100)
 
 
 # ---------------------------------------------------------------- an invite is accepted at most once
