@@ -35,6 +35,7 @@ from chalicelib.core.errors import Conflict, NotFound, TransientFailure
 from chalicelib.uploads.models import Upload
 from chalicelib.video import start as video_start
 from chalicelib.video.models import Video
+from tests.fixtures.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -288,15 +289,6 @@ def listener(stack: Any, owner: Any) -> Any:
         listening.start()
         yield listening
         listening.stop()
-
-
-def eventually(predicate: Any, timeout: float = 10) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 # ------------------------------------------------------------------ happy path

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import importlib
 import json
-import time
 import uuid
-from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import timedelta
 from typing import Any
@@ -29,6 +27,7 @@ from chalicelib.core.config import get_settings
 from chalicelib.core.dynamo import utcnow
 from chalicelib.realtime.models import Connection, ConnectionSlots
 from chalicelib.realtime.service import push_to_user
+from tests.fixtures.waiting import eventually
 
 
 def open_socket(stack: Any, token: str | None, source_ip: str | None = None) -> ClientConnection:
@@ -84,16 +83,6 @@ def request(socket: ClientConnection, frame: Any) -> dict:
 
 def connection_ids(user_id: str) -> set[str]:
     return {c.connection_id for c in Connection.of_user(user_id)}
-
-
-def eventually(predicate: Callable[[], Any], timeout: float = 15) -> Any:
-    """Waits for state written asynchronously ($disconnect runs after the socket closes)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
 
 
 @pytest.fixture
