@@ -3,6 +3,7 @@
 from chalice import Chalice, CORSConfig
 
 from chalicelib.core.middleware import request_context
+from chalicelib.courses import api as courses
 from chalicelib.identity import api as identity
 from chalicelib.orgs import api as orgs
 from chalicelib.realtime import api as realtime
@@ -22,6 +23,7 @@ app.register_blueprint(identity.bp)
 app.register_blueprint(orgs.bp)
 app.register_blueprint(uploads.bp)
 app.register_blueprint(video.bp)
+app.register_blueprint(courses.bp)
 
 # Websocket handlers live on the app (Blueprints do not wrap them); Lambda's handler
 # strings are app.ws_connect / app.ws_message / app.ws_disconnect.

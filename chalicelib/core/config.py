@@ -108,6 +108,7 @@ class Settings(BaseModel):
     connections_table_name: str = Field("connections", validation_alias="CONNECTIONS_TABLE_NAME")
     uploads_table_name: str = Field("uploads", validation_alias="UPLOADS_TABLE_NAME")
     videos_table_name: str = Field("videos", validation_alias="VIDEOS_TABLE_NAME")
+    courses_table_name: str = Field("courses", validation_alias="COURSES_TABLE_NAME")
     rate_limits_table_name: str = Field("rate-limits", validation_alias="RATE_LIMITS_TABLE_NAME")
     video_pipeline_state_machine_arn: str = Field("", validation_alias="VIDEO_PIPELINE_STATE_MACHINE_ARN")
     playback_secret_arn: str = Field("", validation_alias="PLAYBACK_SECRET_ARN")

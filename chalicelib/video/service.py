@@ -460,3 +460,26 @@ def _number(value: Any, kind: type) -> Any:
         return None if value in (None, "") else kind(value)
     except (TypeError, ValueError):
         return None
+
+
+# ------------------------------------------------------------------ for other capabilities
+
+
+def require_manageable(user: Principal, video_id: str) -> str:
+    """The status of a video the caller may manage (its owner, platform admins): courses attach
+    only such videos. 404 video_not_found when it does not exist or the caller may not see it,
+    403 when they may see it but not manage it."""
+    video = load_visible(user, video_id)
+    if not access.allows(policy.MANAGE, user, video):
+        raise Forbidden(
+            "Only the video's owner may attach it.", code="video_not_manageable", details={"video_id": video_id}
+        )
+    return video.status
+
+
+def video_statuses(video_ids: list[str]) -> dict[str, str]:
+    """{video_id: status} of the videos that exist among `video_ids` (one BatchGetItem)."""
+    unique = sorted(set(video_ids))
+    if not unique:
+        return {}
+    return {v.video_id: v.status for v in Video.batch_get(unique)}

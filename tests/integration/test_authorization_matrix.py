@@ -376,6 +376,75 @@ def new_upload(world: World, caller: str) -> Request:
     )
 
 
+def matrix_categories(world: World, caller: str) -> Request:
+    """Two fresh categories made by a platform admin: the request moves one under the other."""
+    admin = world.who["platform_admin"].headers
+    ids = []
+    for name in ("Matrix from", "Matrix to"):
+        made = world.api.post("/categories", json={"name": name}, headers=admin)
+        assert made.status_code == 201, made.text
+        ids.append(made.json()["category_id"])
+    return Request(f"/categories/{ids[0]}/move", {"parent_id": ids[1]})
+
+
+def org_a_course(
+    suffix: str = "", body: dict | None = None, *, chapter: bool = False, video: bool = False, state: str = "draft"
+) -> Callable[[World, str], Request]:
+    """A course of org A made by its owner: a draft, or with a chapter (holding a READY video),
+    published or soft-deleted. `suffix` and `body` may name `{chapter}` and `{video}`."""
+
+    def prepare(world: World, caller: str) -> Request:
+        owner = world.owner()
+        made = world.api.post(
+            "/courses", json={"title": "Matrix course", "description": "M", "org_id": world.org_a}, headers=owner
+        )
+        assert made.status_code == 201, made.text
+        course_id = made.json()["course_id"]
+        chapter_id = video_id = str(uuid.uuid4())
+        if chapter or video or state == "published":
+            added = world.api.post(f"/courses/{course_id}/chapters", json={"title": "C"}, headers=owner)
+            assert added.status_code == 201, added.text
+            chapter_id = added.json()["chapters"][0]["chapter_id"]
+        if video or state == "published":
+            ready = Video(
+                str(uuid.uuid4()), owner_id=world.who["org_owner"].user_id, org_id=world.org_a, status="READY"
+            )
+            ready.save()
+            video_id = ready.video_id
+            if video:
+                attached = world.api.post(
+                    f"/courses/{course_id}/chapters/{chapter_id}/videos", json={"video_id": video_id}, headers=owner
+                )
+                assert attached.status_code == 201, attached.text
+        if state == "published":
+            if not video:
+                attached = world.api.post(
+                    f"/courses/{course_id}/chapters/{chapter_id}/videos", json={"video_id": video_id}, headers=owner
+                )
+                assert attached.status_code == 201, attached.text
+            published = world.api.post(f"/courses/{course_id}/publish", headers=owner)
+            assert published.status_code == 200, published.text
+        if state == "deleted":
+            deleted = world.api.delete(f"/courses/{course_id}", headers=owner)
+            assert deleted.status_code == 204, deleted.text
+        names = {"chapter": chapter_id, "video": video_id}
+        filled = None
+        if body is not None:
+            filled = {k: ([x.format(**names) for x in v] if isinstance(v, list) else v) for k, v in body.items()}
+        return Request(f"/courses/{course_id}{suffix.format(**names)}", filled)
+
+    return prepare
+
+
+def org_a_course_with_new_video(world: World, caller: str) -> Request:
+    """A draft course of org A with a chapter; the request attaches a READY video: the org
+    owner's own, or (for platform admins, who may manage any video) the same."""
+    request = org_a_course("/chapters/{chapter}/videos", chapter=True)(world, caller)
+    ready = Video(str(uuid.uuid4()), owner_id=world.who["org_owner"].user_id, org_id=world.org_a, status="READY")
+    ready.save()
+    return Request(request.path, {"video_id": ready.video_id})
+
+
 ROWS = [
     # Identity: public routes answer alike whoever calls.
     Row("POST", "/auth/signup", everyone(201), signup_body),
@@ -454,6 +523,59 @@ ROWS = [
     Row("GET", "/videos/{video_id}/play", org_a_members(409), org_a_video("/play")),
     Row("GET", "/videos/{video_id}/hls/{name}", everyone(403), org_a_video("/hls/master.m3u8")),
     Row("POST", "/videos/{video_id}/reprocess", org_a_members(409, org_member=403), org_a_video("/reprocess")),
+    # Course catalog: reading is public; categories and tags are platform admins'; a course is
+    # managed by its instructor, its org's admins and platform admins; a draft is invisible (404)
+    # to anyone else, a published course visible but not theirs to change (403).
+    Row("POST", "/categories", signed_in(403, platform_admin=201), fixed("/categories", {"name": "Matrix"})),
+    Row("GET", "/categories", everyone(200), fixed("/categories")),
+    Row("POST", "/categories/{category_id}/move", signed_in(403, platform_admin=200), matrix_categories),
+    Row("POST", "/tags", signed_in(403, platform_admin=201), fixed("/tags", {"name": "Matrix", "colour": "#00ff00"})),
+    Row("GET", "/tags", everyone(200), fixed("/tags")),
+    Row("POST", "/courses", signed_in(403, tutor=201, platform_admin=201), fixed("/courses", {"title": "Matrix"})),
+    Row("GET", "/courses", everyone(200), fixed("/courses")),
+    Row("GET", "/courses/{course_id}", everyone(200), org_a_course(state="published")),
+    Row("GET", "/courses/{course_id}/manage", org_a_members(200, org_member=404), org_a_course("/manage")),
+    Row("PATCH", "/courses/{course_id}", org_a_members(200, org_member=404), org_a_course(body={"title": "M2"})),
+    Row(
+        "POST",
+        "/courses/{course_id}/chapters",
+        org_a_members(201, org_member=404),
+        org_a_course("/chapters", {"title": "Matrix chapter"}),
+    ),
+    Row(
+        "PUT",
+        "/courses/{course_id}/chapters/order",
+        org_a_members(200, org_member=404),
+        org_a_course("/chapters/order", {"chapter_ids": ["{chapter}"]}, chapter=True),
+    ),
+    Row(
+        "POST",
+        "/courses/{course_id}/chapters/{chapter_id}/videos",
+        org_a_members(201, org_member=404),
+        org_a_course_with_new_video,
+    ),
+    Row(
+        "PUT",
+        "/courses/{course_id}/chapters/{chapter_id}/videos/order",
+        org_a_members(200, org_member=404),
+        org_a_course("/chapters/{chapter}/videos/order", {"video_ids": ["{video}"]}, video=True),
+    ),
+    Row(
+        "POST", "/courses/{course_id}/publish", org_a_members(200, org_member=404), org_a_course("/publish", video=True)
+    ),
+    Row(
+        "POST",
+        "/courses/{course_id}/unpublish",
+        signed_in(403, org_owner=200, platform_admin=200),
+        org_a_course("/unpublish", state="published"),
+    ),
+    Row("DELETE", "/courses/{course_id}", org_a_members(204, org_member=404), org_a_course()),
+    Row(
+        "POST",
+        "/courses/{course_id}/restore",
+        org_a_members(200, org_member=404),
+        org_a_course("/restore", state="deleted"),
+    ),
     # Platform
     Row("GET", "/health", everyone(200), fixed("/health")),
     Row("GET", "/openapi.json", everyone(200), fixed("/openapi.json")),
