@@ -6,30 +6,13 @@ local stack, the API. The tutors submit through the API; the admin decides in th
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 375, "height": 740}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Debian's chromium is missing: `make test` installs it (tests/install_system_deps.sh)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-        )
-        yield chromium
-        chromium.close()
 
 
 def sign_in(page, account) -> None:

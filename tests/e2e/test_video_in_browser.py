@@ -17,8 +17,6 @@ from chalicelib.adapters.ffmpeg import ffmpeg_binary
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-
 
 @pytest.fixture(scope="module")
 def clip_1080p(tmp_path_factory) -> str:
@@ -55,28 +53,6 @@ def clip_1080p(tmp_path_factory) -> str:
         env={**os.environ, "GCONV_PATH": "/nonexistent"},
     )
     return str(path)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Debian's chromium is missing: `make test` installs it (tests/install_system_deps.sh)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
-        )
-        yield chromium
-        chromium.close()
 
 
 def sign_in(page, account) -> None:
