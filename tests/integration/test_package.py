@@ -231,6 +231,18 @@ def test_gateway_responses_answer_unknown_routes_with_our_404_and_echo_nothing(p
             assert set(re.findall(r"\$[\w.]+", body)) <= {"$context.error.responseType"}, (kind, body)
 
 
+def test_stage_throttling_answers_429_with_retry_after_in_our_shape(package):
+    _, template = package
+    throttled = template["Globals"]["Api"]["GatewayResponses"]["THROTTLED"]
+    # THEN API Gateway's own throttling answers like the app's rate limits: 429, Retry-After,
+    # readable from any origin, in our error shape
+    assert throttled["StatusCode"] == "429"
+    assert throttled["ResponseParameters"]["Headers"]["Retry-After"] == "'1'"
+    assert throttled["ResponseParameters"]["Headers"]["Access-Control-Allow-Origin"] == "'*'"
+    body = json.loads(throttled["ResponseTemplates"]["application/json"])
+    assert body["error"]["code"] == "too_many_requests"
+
+
 def test_signed_links_have_the_rest_apis_url_and_the_stack_no_dependency_cycle(package):
     _, template = package
     resources = template["Resources"]
